@@ -1,0 +1,1 @@
+//! TODO: Cox proportional hazards (being written).

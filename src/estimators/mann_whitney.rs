@@ -1,0 +1,1 @@
+//! TODO: mann_whitney (being written).

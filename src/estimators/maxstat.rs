@@ -1,0 +1,1 @@
+//! TODO: maxstat (being written).

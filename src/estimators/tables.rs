@@ -1,0 +1,1 @@
+//! TODO: tables (being written).

@@ -1,0 +1,1 @@
+//! TODO: JSON block for km (being written).

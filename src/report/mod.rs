@@ -1,0 +1,4 @@
+//! Reporting: the only layer that knows output formats (JSON blocks, CSV, Markdown, SVG).
+
+pub mod blocks;
+pub mod compare;
