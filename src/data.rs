@@ -30,13 +30,18 @@ impl SurvivalData {
     /// Validates lengths and times; `event[i]` is true for an event, false for censoring.
     pub fn new(time: Vec<f64>, event: Vec<bool>) -> Result<Self, DataError> {
         if time.len() != event.len() {
-            return Err(DataError::LengthMismatch { n_time: time.len(), n_event: event.len() });
+            return Err(DataError::LengthMismatch {
+                n_time: time.len(),
+                n_event: event.len(),
+            });
         }
         if time.is_empty() {
             return Err(DataError::Empty);
         }
-        if let Some((row_idx, &value)) =
-            time.iter().enumerate().find(|(_, t)| !(t.is_finite() && **t >= 0.0))
+        if let Some((row_idx, &value)) = time
+            .iter()
+            .enumerate()
+            .find(|(_, t)| !(t.is_finite() && **t >= 0.0))
         {
             return Err(DataError::BadTime { row_idx, value });
         }
@@ -79,9 +84,92 @@ impl SurvivalData {
     pub fn order(&self) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.len()).collect();
         idx.sort_by(|&a, &b| {
-            self.time[a].total_cmp(&self.time[b]).then_with(|| self.event[b].cmp(&self.event[a]))
+            self.time[a]
+                .total_cmp(&self.time[b])
+                .then_with(|| self.event[b].cmp(&self.event[a]))
         });
         idx
+    }
+}
+
+/// A categorical variable: `codes[i]` indexes `labels`. Levels are sorted as R's `factor()` sorts
+/// them: numerically when every label is a number, otherwise as strings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factor {
+    labels: Vec<String>,
+    codes: Vec<usize>,
+}
+
+impl Factor {
+    /// Builds the factor of `values`, keeping each label as written (the first spelling seen).
+    pub fn from_labels<S: AsRef<str>>(values: &[S]) -> Factor {
+        let mut labels: Vec<String> = Vec::new();
+        for v in values {
+            if !labels.iter().any(|l| l == v.as_ref()) {
+                labels.push(v.as_ref().to_string());
+            }
+        }
+        let numeric: Option<Vec<f64>> = labels
+            .iter()
+            .map(|l| l.trim().parse::<f64>().ok())
+            .collect();
+        match numeric {
+            Some(x) => {
+                let mut idx: Vec<usize> = (0..labels.len()).collect();
+                idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+                // numerically equal spellings ("1" and "1.0") are one level, as in R
+                let mut merged: Vec<(f64, String)> = Vec::new();
+                for i in idx {
+                    if merged.last().is_none_or(|(v, _)| *v != x[i]) {
+                        merged.push((x[i], labels[i].clone()));
+                    }
+                }
+                let codes = values
+                    .iter()
+                    .map(|v| {
+                        let xv: f64 = v.as_ref().trim().parse().expect("numeric label");
+                        merged
+                            .iter()
+                            .position(|(m, _)| *m == xv)
+                            .expect("level present")
+                    })
+                    .collect();
+                Factor {
+                    labels: merged.into_iter().map(|(_, l)| l).collect(),
+                    codes,
+                }
+            }
+            None => {
+                labels.sort();
+                let codes = values
+                    .iter()
+                    .map(|v| labels.iter().position(|l| l == v.as_ref()).expect("level"))
+                    .collect();
+                Factor { labels, codes }
+            }
+        }
+    }
+
+    /// Level labels in sorted order.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The level index of each observation.
+    pub fn codes(&self) -> &[usize] {
+        &self.codes
+    }
+
+    pub fn n_levels(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
     }
 }
 
@@ -93,7 +181,10 @@ mod tests {
     fn rejects_negative_and_nonfinite_times() {
         assert_eq!(
             SurvivalData::new(vec![1.0, -2.0], vec![true, false]),
-            Err(DataError::BadTime { row_idx: 1, value: -2.0 })
+            Err(DataError::BadTime {
+                row_idx: 1,
+                value: -2.0
+            })
         );
         assert!(SurvivalData::new(vec![f64::NAN], vec![true]).is_err());
         assert_eq!(SurvivalData::new(vec![], vec![]), Err(DataError::Empty));
@@ -105,7 +196,18 @@ mod tests {
 
     #[test]
     fn order_puts_events_before_censorings_at_ties() {
-        let d = SurvivalData::new(vec![3.0, 1.0, 3.0, 2.0], vec![false, true, true, false]).unwrap();
+        let d =
+            SurvivalData::new(vec![3.0, 1.0, 3.0, 2.0], vec![false, true, true, false]).unwrap();
         assert_eq!(d.order(), vec![1, 3, 2, 0]);
+    }
+
+    #[test]
+    fn factor_sorts_numbers_numerically_and_strings_lexically() {
+        let f = Factor::from_labels(&["10", "9", "1.0", "1"]);
+        assert_eq!(f.labels(), &["1.0", "9", "10"]);
+        assert_eq!(f.codes(), &[2, 1, 0, 0]);
+        let g = Factor::from_labels(&["b", "a", "b"]);
+        assert_eq!(g.labels(), &["a", "b"]);
+        assert_eq!(g.codes(), &[1, 0, 1]);
     }
 }
