@@ -30,18 +30,12 @@ impl SurvivalData {
     /// Validates lengths and times; `event[i]` is true for an event, false for censoring.
     pub fn new(time: Vec<f64>, event: Vec<bool>) -> Result<Self, DataError> {
         if time.len() != event.len() {
-            return Err(DataError::LengthMismatch {
-                n_time: time.len(),
-                n_event: event.len(),
-            });
+            return Err(DataError::LengthMismatch { n_time: time.len(), n_event: event.len() });
         }
         if time.is_empty() {
             return Err(DataError::Empty);
         }
-        if let Some((row_idx, &value)) = time
-            .iter()
-            .enumerate()
-            .find(|(_, t)| !(t.is_finite() && **t >= 0.0))
+        if let Some((row_idx, &value)) = time.iter().enumerate().find(|(_, t)| !(t.is_finite() && **t >= 0.0))
         {
             return Err(DataError::BadTime { row_idx, value });
         }
@@ -84,9 +78,7 @@ impl SurvivalData {
     pub fn order(&self) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.len()).collect();
         idx.sort_by(|&a, &b| {
-            self.time[a]
-                .total_cmp(&self.time[b])
-                .then_with(|| self.event[b].cmp(&self.event[a]))
+            self.time[a].total_cmp(&self.time[b]).then_with(|| self.event[b].cmp(&self.event[a]))
         });
         idx
     }
@@ -109,10 +101,7 @@ impl Factor {
                 labels.push(v.as_ref().to_string());
             }
         }
-        let numeric: Option<Vec<f64>> = labels
-            .iter()
-            .map(|l| l.trim().parse::<f64>().ok())
-            .collect();
+        let numeric: Option<Vec<f64>> = labels.iter().map(|l| l.trim().parse::<f64>().ok()).collect();
         match numeric {
             Some(x) => {
                 let mut idx: Vec<usize> = (0..labels.len()).collect();
@@ -128,16 +117,10 @@ impl Factor {
                     .iter()
                     .map(|v| {
                         let xv: f64 = v.as_ref().trim().parse().expect("numeric label");
-                        merged
-                            .iter()
-                            .position(|(m, _)| *m == xv)
-                            .expect("level present")
+                        merged.iter().position(|(m, _)| *m == xv).expect("level present")
                     })
                     .collect();
-                Factor {
-                    labels: merged.into_iter().map(|(_, l)| l).collect(),
-                    codes,
-                }
+                Factor { labels: merged.into_iter().map(|(_, l)| l).collect(), codes }
             }
             None => {
                 labels.sort();
@@ -181,10 +164,7 @@ mod tests {
     fn rejects_negative_and_nonfinite_times() {
         assert_eq!(
             SurvivalData::new(vec![1.0, -2.0], vec![true, false]),
-            Err(DataError::BadTime {
-                row_idx: 1,
-                value: -2.0
-            })
+            Err(DataError::BadTime { row_idx: 1, value: -2.0 })
         );
         assert!(SurvivalData::new(vec![f64::NAN], vec![true]).is_err());
         assert_eq!(SurvivalData::new(vec![], vec![]), Err(DataError::Empty));
@@ -196,8 +176,7 @@ mod tests {
 
     #[test]
     fn order_puts_events_before_censorings_at_ties() {
-        let d =
-            SurvivalData::new(vec![3.0, 1.0, 3.0, 2.0], vec![false, true, true, false]).unwrap();
+        let d = SurvivalData::new(vec![3.0, 1.0, 3.0, 2.0], vec![false, true, true, false]).unwrap();
         assert_eq!(d.order(), vec![1, 3, 2, 0]);
     }
 

@@ -20,11 +20,7 @@ pub struct Tolerance {
 
 impl Tolerance {
     /// The reference standard: 1e-8 relative, 1e-10 absolute near zero.
-    pub const REFERENCE: Tolerance = Tolerance {
-        rel: 1e-8,
-        abs: 1e-10,
-        skip_below: 0.0,
-    };
+    pub const REFERENCE: Tolerance = Tolerance { rel: 1e-8, abs: 1e-10, skip_below: 0.0 };
 }
 
 /// Every difference between `expected` and `actual`, each as "path: what differs".
@@ -51,11 +47,7 @@ fn walk(path: &str, e: &Value, a: &Value, tol: Tolerance, skip: &[&str], out: &m
         }
         (Value::Array(ev), Value::Array(av)) => {
             if ev.len() != av.len() {
-                out.push(format!(
-                    "{path}: length {} expected, {} found",
-                    ev.len(),
-                    av.len()
-                ));
+                out.push(format!("{path}: length {} expected, {} found", ev.len(), av.len()));
                 return;
             }
             for (i, (x, y)) in ev.iter().zip(av).enumerate() {
@@ -63,10 +55,7 @@ fn walk(path: &str, e: &Value, a: &Value, tol: Tolerance, skip: &[&str], out: &m
             }
         }
         (Value::Number(x), Value::Number(y)) => {
-            let (x, y) = (
-                x.as_f64().unwrap_or(f64::NAN),
-                y.as_f64().unwrap_or(f64::NAN),
-            );
+            let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
             if x.abs() < tol.skip_below && y.abs() < tol.skip_below {
                 return;
             }
@@ -91,10 +80,7 @@ mod tests {
     fn finds_each_kind_of_difference() {
         let e = json!({"a": [1.0, 2.0], "b": null, "c": "x", "d": 1e-13, "e": 5});
         let a = json!({"a": [1.0, 2.0 + 1e-7], "b": 0.0, "c": "x", "d": 2e-13});
-        let tol = Tolerance {
-            skip_below: 1e-12,
-            ..Tolerance::REFERENCE
-        };
+        let tol = Tolerance { skip_below: 1e-12, ..Tolerance::REFERENCE };
         let d = differences(&e, &a, tol, &[]);
         assert_eq!(d.len(), 3, "{d:?}");
         assert!(d[0].starts_with(".a[1]"));
