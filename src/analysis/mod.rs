@@ -1,1 +1,5 @@
-//! TODO
+//! What a dataset or a synthetic cohort is put through, composed from the estimators.
+//!
+//! `analyze` serves `survmc analyze` on a user's CSV (and the reference tests against R).
+
+pub mod analyze;
