@@ -171,6 +171,13 @@ pub fn conf_int(surv: f64, std_err: f64, conf: ConfType) -> Ci {
     Ci { lower: finite(lower), upper: finite(upper) }
 }
 
+impl SurvAt {
+    /// The 95% interval of type `conf` at this time (R's lower/upper of `summary(fit, times)`).
+    pub fn ci(&self, conf: ConfType) -> Ci {
+        conf_int(self.surv, self.std_err, conf)
+    }
+}
+
 impl KmFit {
     /// Number of distinct times (rows of the step table).
     pub fn len(&self) -> usize {
@@ -200,7 +207,9 @@ impl KmFit {
         };
         match idx {
             None => SurvAt { time, surv: 1.0, std_err: 0.0, se_surv: Some(0.0) },
-            Some(i) => SurvAt { time, surv: self.surv[i], std_err: self.std_err[i], se_surv: self.se_surv[i] },
+            Some(i) => {
+                SurvAt { time, surv: self.surv[i], std_err: self.std_err[i], se_surv: self.se_surv[i] }
+            }
         }
     }
 
@@ -368,6 +377,7 @@ mod tests {
         assert_eq!(f.surv_at(2.5).surv, f.surv[1]);
         assert_eq!(f.surv_at(3.0).surv, f.surv[2]);
         assert_eq!(f.surv_at(99.0).se_surv, None);
+        assert_eq!(f.surv_at(2.5).ci(ConfType::Log), f.conf_ints(ConfType::Log)[1]);
         assert_eq!((f.n_risk_at(0.0), f.n_risk_at(2.0), f.n_risk_at(3.5), f.n_risk_at(5.0)), (5, 4, 1, 0));
         // a time-0 event: R's curve starts at the data's own time-0 row
         let g = fit(&data(&[0.0, 1.0], &[1, 0]));

@@ -31,6 +31,8 @@ pub enum Degenerate {
     OneGroupAtRisk,
     /// The variance matrix of the compared groups is singular (R's `solve` fails).
     SingularVariance,
+    /// `rho` is not a finite number: no weights.
+    InvalidRho,
 }
 
 /// Result of `test`; `chisq` and `p` are `None` when no test is possible (see `degenerate`).
@@ -112,7 +114,8 @@ pub fn test(data: &SurvivalData, group: &[usize], n_groups: usize, rho: f64) -> 
     }
 
     let mut degenerate = n.iter().position(|&c| c == 0).map(|group_idx| Degenerate::EmptyGroup { group_idx });
-    let (chisq, df) = chisq(&observed, &expected, &var, k);
+    let (chisq, df) =
+        if rho.is_finite() { chisq(&observed, &expected, &var, k) } else { (Err(Degenerate::InvalidRho), 0) };
     let chisq = match chisq {
         Ok(x) => Some(x),
         Err(why) => {
@@ -223,6 +226,8 @@ mod tests {
         let d = data(&[1.0, 1.0], &[1, 1]);
         let r = test(&d, &[0, 1], 2, 0.0);
         assert_eq!(r.degenerate, Some(Degenerate::SingularVariance));
+        let r = test(&d, &[0, 1], 2, f64::NAN);
+        assert_eq!((r.chisq, r.degenerate), (None, Some(Degenerate::InvalidRho)));
     }
 
     mod props {
