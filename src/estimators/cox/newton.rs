@@ -114,9 +114,9 @@ pub(crate) fn newton(
             loglik_best = newlk;
             step.copy_from_slice(&sweep.u);
             ldl::solve(&sweep.imat, p, &mut step);
-            for k in 0..p {
-                beta[k] = newbeta[k];
-                newbeta[k] += step[k];
+            beta.copy_from_slice(&newbeta);
+            for (nb, s) in newbeta.iter_mut().zip(&step) {
+                *nb += s;
             }
         }
     }
