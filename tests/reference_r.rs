@@ -10,8 +10,12 @@ use survmc::report::compare::{Tolerance, differences};
 
 const TOL: Tolerance = Tolerance { rel: 1e-8, abs: 1e-10, skip_below: 1e-12 };
 
+/// `$SURVMC_REFERENCE_DIR` if set (a folder of more cases made by `make_reference.R`), else
 /// `../shared/reference` when present (it may hold more cases), else the copy in `tests/reference`.
 fn reference_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SURVMC_REFERENCE_DIR") {
+        return PathBuf::from(dir);
+    }
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
     if shared.join("expected").is_dir() { shared } else { vendored_dir() }
 }
@@ -104,7 +108,7 @@ fn every_reference_case_matches_r() {
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 5, "expected the five reference cases, found {cases:?}");
+    assert!(!cases.is_empty(), "no reference case found in {}", reference_dir().display());
     let mut report = Vec::new();
     for case in &cases {
         let diffs = check_case(case);

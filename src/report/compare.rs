@@ -60,7 +60,8 @@ fn walk(path: &str, e: &Value, a: &Value, tol: Tolerance, skip: &[&str], out: &m
                 return;
             }
             let d = (x - y).abs();
-            if !(d <= (tol.rel * x.abs().max(y.abs())).max(tol.abs)) {
+            let within = d <= (tol.rel * x.abs().max(y.abs())).max(tol.abs);
+            if !within {
                 out.push(format!("{path}: expected {x:e}, found {y:e} (diff {d:e})"));
             }
         }
