@@ -2,3 +2,4 @@
 
 pub mod blocks;
 pub mod compare;
+pub mod run_output;
