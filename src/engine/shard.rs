@@ -104,20 +104,25 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<RunOutcome, EngineError> {
         return Err(EngineError::MissingBlocks { missing, n_blocks });
     }
 
-    // Copy into `out` (verifying each block on the way), then write the outputs from there.
+    // Every block must belong to the run before anything is written.
+    for (b, holder) in &holders {
+        blocks::read_block(&holder[0], *b, &run)?;
+    }
     let out_is_input = dirs.iter().any(|d| same_dir(d, out));
     if !out_is_input && !blocks::list_blocks(out).unwrap_or_default().is_empty() {
         return Err(EngineError::OutputExists { path: out.to_path_buf() });
     }
+
+    // Copy into `out` (rows first, the block's JSON last), then write the outputs from there.
     blocks::prepare_dir(out)?;
     run.write(out)?;
     for (b, holder) in &holders {
         let dir = &holder[0];
-        let file = blocks::read_block(dir, *b, &run)?;
         if same_dir(dir, out) {
             continue;
         }
-        for path in blocks::row_paths(dir, *b) {
+        let [rows, choices] = blocks::row_paths(dir, *b);
+        for path in [rows, choices, blocks::block_path(dir, *b)] {
             if path.exists() {
                 let bytes = std::fs::read(&path).map_err(|e| EngineError::io(&path, e))?;
                 let name = path.file_name().unwrap_or_default();
@@ -125,7 +130,6 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<RunOutcome, EngineError> {
                 run_output::atomic_write(&dest, &bytes).map_err(|e| EngineError::io(&dest, e))?;
             }
         }
-        blocks::write_block(out, &file)?;
     }
     let summary = super::finalize(out, &run, n_blocks, StopReason::Completed, None)?;
     let provenance = serde_json::json!({

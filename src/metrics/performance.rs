@@ -32,7 +32,8 @@
 //!   (cover, becover), a p-value in [0, 1] (power).
 //!
 //! Bias-eliminated coverage needs mean(t), known only at the end. It is computed exactly and stays
-//! mergeable: the interval ends are kept (as offsets l_i - T and u_i - T, 16 bytes per replicate) and
+//! mergeable: the interval ends are kept (as offsets l_i - T and u_i - T: 16 bytes per replicate and
+//! view, so up to 32 bytes per replicate and pair in memory and in block files) and
 //! counted at the end, using #{l_i <= c <= u_i} = #{l_i <= c} - #{u_i < c} for intervals with l <= u.
 //! This is the one part of the accumulator whose size grows with the number of replicates.
 
@@ -239,7 +240,7 @@ impl ViewAccumulator {
     fn n_containing(&self, c: f64) -> u64 {
         let below = self.lower.iter().filter(|&&l| l <= c).count() as u64 + self.n_lower_neg_inf;
         let above = self.upper.iter().filter(|&&u| u < c).count() as u64 + self.n_upper_neg_inf;
-        below - above
+        below.saturating_sub(above)
     }
 
     fn summary(&self, truth: Option<f64>) -> ViewSummary {

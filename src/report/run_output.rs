@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use crate::engine::blocks::{self, RunFile};
 use crate::engine::{EngineError, Replicate, RunSummary, Schema, StopReason};
-use crate::metrics::{Choice, ChoiceKind, Estimate, ViewSummary};
+use crate::metrics::{Choice, ChoiceKind, Estimate, Measure};
 
 pub const MANIFEST: &str = "manifest.json";
 pub const SUMMARY: &str = "summary.json";
@@ -257,36 +257,33 @@ pub fn performance_csv(summary: &RunSummary) -> Vec<u8> {
     for p in &summary.pairs {
         let c = &p.performance.counts;
         for (include, view) in [("true", &p.performance.included), ("false", &p.performance.excluded)] {
-            let mut row = |stat: &str, e: Estimate| {
+            let mut row = |stat: &str, est: String, mcse: String, n: u64| {
                 let _ = w.write_record([
                     p.estimand.as_str(),
                     p.method.as_str(),
                     include,
                     stat,
-                    &fmt_opt(e.est),
-                    &fmt_opt(e.mcse),
-                    &e.n.to_string(),
+                    &est,
+                    &mcse,
+                    &n.to_string(),
                 ]);
             };
-            let count = |n: u64| Estimate { est: Some(n as f64), mcse: None, n: c.nsim };
-            row("nsim", count(c.nsim));
-            row("n_missing", count(c.n_missing));
-            row("n_degenerate", count(c.n_degenerate));
-            row("degenerate_rate", c.degenerate_rate);
+            let mut count = |stat: &str, k: u64| row(stat, k.to_string(), "NA".into(), c.nsim);
+            count("nsim", c.nsim);
+            count("n_missing", c.n_missing);
+            count("n_degenerate", c.n_degenerate);
             for k in &c.by_kind {
-                row(&format!("n_{}", k.kind), count(k.n));
+                count(&format!("n_{}", k.kind), k.n);
             }
-            row("n_nonfinite", count(view.n_nonfinite));
-            view_rows(view, &mut row);
+            count("n_nonfinite", view.n_nonfinite);
+            let mut measure = |stat: &str, e: Estimate| row(stat, fmt_opt(e.est), fmt_opt(e.mcse), e.n);
+            measure("degenerate_rate", c.degenerate_rate);
+            for m in Measure::ALL {
+                measure(m.name(), *view.get(m));
+            }
         }
     }
     w.into_inner().unwrap_or_default()
-}
-
-fn view_rows(v: &ViewSummary, row: &mut impl FnMut(&str, Estimate)) {
-    for m in crate::metrics::Measure::ALL {
-        row(m.name(), *v.get(m));
-    }
 }
 
 /// Pretty JSON with a final newline.
