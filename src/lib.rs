@@ -6,6 +6,8 @@
 
 pub mod analysis;
 pub mod data;
+pub mod engine;
 pub mod estimators;
 pub mod input;
+pub mod metrics;
 pub mod report;
