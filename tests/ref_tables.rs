@@ -99,3 +99,42 @@ fn reference_blocks_report_what_r_reported() {
         assert!(!m[field].is_null(), "{field}");
     }
 }
+
+fn factor(labels: &[&str]) -> Factor {
+    Factor::from_labels(labels)
+}
+
+#[test]
+fn tea_tasting_block_by_hand() {
+    // Fisher's tea tasting: truth x guess = [[3, 1], [1, 3]]; P(a = k) = C(4,k) C(4,4-k) / 70, so
+    // p = (1 + 16 + 16 + 1) / 70 = 0.4857142857 (R's ?fisher.test example prints 0.4857).
+    // Chi-square: E = 2 everywhere, X² = 4 (1/2) = 2; Yates: 4 (0.5)²/2 = 0.5.
+    let truth = factor(&["milk", "milk", "milk", "milk", "tea", "tea", "tea", "tea"]);
+    let guess = factor(&["milk", "milk", "milk", "tea", "milk", "tea", "tea", "tea"]);
+    let block = contingency_block(&truth, &guess);
+    assert_eq!(block["counts"], serde_json::json!([[3, 1], [1, 3]]));
+    assert!((block["fisher_p"].as_f64().unwrap() - 34.0 / 70.0).abs() < 1e-14);
+    assert!((block["chisq"].as_f64().unwrap() - 2.0).abs() < 1e-14);
+    assert!((block["chisq_yates"].as_f64().unwrap() - 0.5).abs() < 1e-14);
+    // transposing: the same tests
+    let t = contingency_block(&guess, &truth);
+    let diffs = differences(&block, &t, TOL, &["rows", "cols", "counts"]);
+    assert!(diffs.is_empty(), "{diffs:?}");
+}
+
+#[test]
+fn mann_whitney_block_by_hand() {
+    // x = {1, 2} (group "a"), y = {3, 4, 5}: W = 0, exact P(W <= 0) = 1/C(5,2) = 0.1, p = 0.2.
+    // Swapping the labels makes y the first sample: W = 6, P(W >= 6) = 0.1, p = 0.2.
+    let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+    let b = mann_whitney_block(&x, &factor(&["a", "a", "b", "b", "b"]));
+    assert_eq!(b["w"], 0.0);
+    assert!((b["p_default"].as_f64().unwrap() - 0.2).abs() < 1e-15);
+    assert_eq!(b["method_default"], "Wilcoxon rank sum exact test");
+    let s = mann_whitney_block(&x, &factor(&["b", "b", "a", "a", "a"]));
+    assert_eq!(s["w"], 6.0);
+    assert_eq!(s["p_default"], b["p_default"]);
+    // three groups: R stops; here nulls and a note
+    let three = mann_whitney_block(&x, &factor(&["a", "b", "c", "a", "b"]));
+    assert!(three["p_default"].is_null() && three["w"].is_null());
+}
