@@ -25,7 +25,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use super::{Cohort, generate_size};
-use crate::scenario::{ColumnKind, Endpoint, EstimandKind, Hazard, Rule, Sampler, Scenario, Source};
+use crate::scenario::{Endpoint, EstimandKind, Hazard, Rule, Sampler, Scenario, Source};
 
 /// What `truth` computes and how much simulation it may use.
 #[derive(Debug, Clone, PartialEq)]
@@ -364,7 +364,7 @@ fn column_distribution(s: &Scenario, j: usize, st: usize) -> Option<Vec<(f64, f6
                 let mut acc = [0.0, 0.0];
                 for (v, p) in src {
                     match d.rule.apply(v) {
-                        Some(x) if x == 1.0 => acc[1] += p,
+                        Some(1.0) => acc[1] += p,
                         _ => acc[0] += p, // 0 or not applicable: contributes 0 either way
                     }
                 }
@@ -552,7 +552,7 @@ fn univariate_cox(c: &Cohort, col: usize, ep: Endpoint) -> f64 {
                 }
             }
         }
-        if !(info > 0.0) {
+        if info.is_nan() || info <= 0.0 {
             return f64::NAN;
         }
         let step = u / info;
@@ -644,7 +644,6 @@ fn roc_truth(s: &Scenario, marker: usize, batches: &[Roc], batch_n: usize) -> Ro
     let (auc, auc_se) = mean_se(&aucs);
     let pooled = Roc::merge(batches);
     let (cut, sens, spec) = pooled.youden();
-    let _ = ColumnKind::Continuous;
     RocTruth {
         marker: s.column_names()[marker].clone(),
         outcome: "death observed during follow-up (os_event)".into(),
@@ -655,5 +654,22 @@ fn roc_truth(s: &Scenario, marker: usize, batches: &[Roc], batch_n: usize) -> Ro
         specificity: spec,
         cut_by_batch: batches.iter().map(|b| b.youden().0).collect(),
         n_patients: batch_n * batches.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_and_youden_by_hand() {
+        // Deaths at markers 3, 5, 5; others at 1, 3, 5. Pairs (d, o) = 9: d=3 beats 1, ties 3 (1/2);
+        // d=5 beats 1, 3, ties 5 (1/2), twice: (1.5 + 2.5 + 2.5) / 9 = 6.5 / 9.
+        let r = Roc { groups: vec![(1.0, 0.0, 1.0), (3.0, 1.0, 1.0), (5.0, 2.0, 1.0)] };
+        assert!((r.auc() - 6.5 / 9.0).abs() < 1e-15);
+        // Cut > 1: sens 1, spec 1/3 (J 1/3); > 3: sens 2/3, spec 2/3 (J 1/3); > 5: J 0. Ties: smallest.
+        let (cut, sens, spec) = r.youden();
+        assert_eq!((cut, sens), (1.0, 1.0));
+        assert!((spec - 1.0 / 3.0).abs() < 1e-15);
     }
 }

@@ -645,3 +645,56 @@ impl Calibration {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apportion_keeps_totals() {
+        // 36/17 scaled to 1000: 679.2 and 320.8 -> 679 + 321 by largest remainder.
+        assert_eq!(apportion(&[36, 17], 1000), vec![679, 321]);
+        assert_eq!(apportion(&[36, 17], 53), vec![36, 17]);
+        assert_eq!(apportion(&[1, 1, 1], 10).iter().sum::<usize>(), 10);
+    }
+
+    #[test]
+    fn cumulative_hazards_invert() {
+        // Piecewise: rate 0.05 on [0, 12), 0.02 after: H(20) = 0.6 + 0.16 = 0.76 (by hand).
+        let pw = Baseline::Piecewise { breaks: vec![12.0], rates: vec![0.05, 0.02] };
+        assert!((pw.cumhaz(20.0) - 0.76).abs() < 1e-12);
+        for b in [pw, Baseline::Weibull { shape: 1.5, scale: 20.0 }, Baseline::Exponential { rate: 0.1 }] {
+            for t in [0.5, 5.0, 12.0, 40.0] {
+                assert!((b.inverse_cumhaz(b.cumhaz(t)) - t).abs() < 1e-9, "{b:?} at {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn rounded_truncated_cdf() {
+        // round(N(6, 2)) on 1..=10: P(X <= 10) = 1, P(X < 1) = 0, P(X <= 5) = F(5.5) - F(0.5) over
+        // F(10.5) - F(0.5), with F the N(6, 2) CDF.
+        let cs = ContinuousSampler {
+            law: Law::Normal { mean: 6.0, sd: 2.0 },
+            shift: 0.0,
+            round: Some(1.0),
+            lower: 1.0,
+            upper: 10.0,
+        };
+        let f = |x: f64| cs.law.cdf(x);
+        assert_eq!(cs.cdf(10.0), 1.0);
+        assert_eq!(cs.cdf_below(1.0), 0.0);
+        let expect = (f(5.5) - f(0.5)) / (f(10.5) - f(0.5));
+        assert!((cs.cdf(5.0) - expect).abs() < 1e-12);
+        assert!((cs.cdf_below(6.0) - expect).abs() < 1e-12);
+    }
+
+    #[test]
+    fn level_rule() {
+        let r =
+            Rule::Levels { positive: vec![false, false, true, true], na: vec![false, true, false, false] };
+        assert_eq!(r.apply(0.0), Some(0.0));
+        assert_eq!(r.apply(1.0), None);
+        assert_eq!(r.apply(3.0), Some(1.0));
+    }
+}

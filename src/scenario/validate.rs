@@ -93,8 +93,8 @@ pub(super) fn validate(file: &Path, id: &str, spec: ScenarioSpec) -> Result<Scen
     }
 
     let mut covariates = Vec::with_capacity(spec.covariates.len());
-    for (i, cs) in spec.covariates.iter().enumerate() {
-        let cov = covariate(&c, n, &strata, &covariates, i, cs)?;
+    for cs in &spec.covariates {
+        let cov = covariate(&c, n, &strata, &covariates, cs)?;
         covariates.push(cov);
     }
     let mut kinds: Vec<ColumnKind> = covariates.iter().map(|c: &Covariate| c.kind.clone()).collect();
@@ -179,7 +179,7 @@ pub(super) fn validate(file: &Path, id: &str, spec: ScenarioSpec) -> Result<Scen
             .map(|a| a.options.iter().map(|o| o.name.clone()).collect())
             .unwrap_or_default(),
     });
-    let analysis = analysis(&c, seed, &names, &strata, spec.analysis.as_ref())?;
+    let analysis = analysis(&c, seed, &names, spec.analysis.as_ref())?;
 
     let mut scenario = Scenario {
         id: id.to_string(),
@@ -299,7 +299,6 @@ fn covariate(
     n: usize,
     strata: &Allocation,
     earlier: &[Covariate],
-    idx: usize,
     s: &CovariateSpec,
 ) -> Result<Covariate, ScenarioError> {
     let p = format!("covariates.{}", s.name);
@@ -319,7 +318,6 @@ fn covariate(
             }
         }
     };
-    let _ = idx;
     let missing = match (s.missing_count, s.missing_prob) {
         (None, None) => Missing::None,
         (Some(k), None) => {
@@ -891,7 +889,6 @@ fn analysis(
     c: &Ctx,
     seed: u64,
     names: &[String],
-    strata: &Allocation,
     a: Option<&AnalysisSpec>,
 ) -> Result<Analysis, ScenarioError> {
     let Some(a) = a else {
@@ -990,7 +987,6 @@ fn analysis(
                     "treatment" => GroupBy::Treatment,
                     name => GroupBy::Column(column(c, &k("by"), names, name)?),
                 };
-                let _ = strata;
                 (EstimandKind::Logrank { endpoint: ep, by }, format!("logrank_{ep_name}_{by_name}"))
             }
             "youden_cut" => {
