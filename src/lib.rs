@@ -5,7 +5,9 @@
 //! (JSON, CSV, Markdown). `input` reads users' CSV files. Nothing imports upward.
 
 pub mod analysis;
+pub mod cohort;
 pub mod data;
 pub mod estimators;
 pub mod input;
 pub mod report;
+pub mod scenario;
