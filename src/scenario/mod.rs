@@ -511,6 +511,17 @@ pub struct Analysis {
     pub replicates: usize,
     pub seed: u64,
     pub estimands: Vec<Estimand>,
+    pub screening: Option<Screening>,
+    /// Compare every drawn characteristic between the strata, as Table 1 does.
+    pub table1: bool,
+}
+
+/// The paper's variable selection: univariate Cox models of OS on each column, screened at
+/// `alpha`, then one multivariate model of the selected columns (complete cases).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Screening {
+    pub columns: Vec<usize>,
+    pub alpha: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -181,6 +181,18 @@ pub struct AnalysisSpec {
     pub seed: Option<i64>,
     #[serde(default)]
     pub estimands: Vec<EstimandSpec>,
+    /// The paper's screening: univariate Cox (OS) of each column, then a multivariate model of those
+    /// with p < alpha.
+    pub screening: Option<ScreeningSpec>,
+    /// Table 1: compare every drawn characteristic between the strata (Fisher / Mann–Whitney).
+    pub table1: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningSpec {
+    pub covariates: Vec<String>,
+    pub alpha: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

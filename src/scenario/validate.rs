@@ -892,7 +892,14 @@ fn analysis(
     a: Option<&AnalysisSpec>,
 ) -> Result<Analysis, ScenarioError> {
     let Some(a) = a else {
-        return Ok(Analysis { alpha: 0.05, replicates: 1000, seed, estimands: Vec::new() });
+        return Ok(Analysis {
+            alpha: 0.05,
+            replicates: 1000,
+            seed,
+            estimands: Vec::new(),
+            screening: None,
+            table1: false,
+        });
     };
     let alpha = a.alpha.unwrap_or(0.05);
     if !(alpha > 0.0 && alpha < 1.0) {
@@ -1007,7 +1014,32 @@ fn analysis(
         }
         estimands.push(Estimand { name, kind });
     }
-    Ok(Analysis { alpha, replicates, seed, estimands })
+    let screening = match &a.screening {
+        None => None,
+        Some(sc) => {
+            let alpha = sc.alpha.unwrap_or(0.05);
+            if !(alpha > 0.0 && alpha < 1.0) {
+                return Err(c.err("analysis.screening.alpha", alpha, "a level in (0, 1)"));
+            }
+            if sc.covariates.is_empty() {
+                return Err(c.err("analysis.screening.covariates", "[]", "at least one column name"));
+            }
+            let mut columns = Vec::new();
+            for (i, name) in sc.covariates.iter().enumerate() {
+                let j = column(c, &format!("analysis.screening.covariates[{i}]"), names, name)?;
+                if columns.contains(&j) {
+                    return Err(c.err(
+                        format!("analysis.screening.covariates[{i}]"),
+                        format!("\"{name}\""),
+                        "each column once",
+                    ));
+                }
+                columns.push(j);
+            }
+            Some(Screening { columns, alpha })
+        }
+    };
+    Ok(Analysis { alpha, replicates, seed, estimands, screening, table1: a.table1.unwrap_or(false) })
 }
 
 fn calibration(c: &Ctx, s: &Scenario, cal: &CalibrationSpec) -> Result<Calibration, ScenarioError> {
