@@ -159,6 +159,6 @@ fn skipping_the_profile_leaves_the_estimate_unchanged() {
         assert!(f.ci_lower.iter().all(|b| *b == Bound::NotComputed));
         let tested = profile == firth::Profile::Tests;
         assert!(f.lr_test.iter().all(|t| matches!(t, LrTest::Done { .. }) == tested));
-        assert_eq!(f.lr_test.iter().any(|t| *t == LrTest::NotComputed), !tested);
+        assert_eq!(f.lr_test.contains(&LrTest::NotComputed), !tested);
     }
 }

@@ -273,7 +273,8 @@ pub fn fit<C: AsRef<[f64]>>(
         se,
         z,
         wald_p,
-        loglik: main.loglik + log_scale,
+        // -inf when the fit never got a finite l* (NaN-safe also for a NaN penalty)
+        loglik: if main.loglik.is_finite() { main.loglik + log_scale } else { f64::NEG_INFINITY },
         loglik_null,
         iterations: main.iterations,
         termination: main.termination,
@@ -342,7 +343,8 @@ impl Problem<'_> {
             }
             ldl::solve(&sub, q, &mut step);
             for s in step.iter_mut() {
-                *s = s.clamp(-ctl.maxstep, ctl.maxstep);
+                // max/min, not clamp: no panic on a negative or NaN maxstep (NaN: no clipping)
+                *s = s.max(-ctl.maxstep.abs()).min(ctl.maxstep.abs());
             }
             // step-halving unless l* rises, or is flat to rounding while |U*| shrinks
             let slack = 1e-12 * (1.0 + loglik.abs());
@@ -406,14 +408,17 @@ impl Problem<'_> {
                 let chisq = (2.0 * (main.loglik - l0)).max(0.0);
                 LrTest::Done { chisq, p: chisq_sf(chisq, 1) }
             }
-            ProfilePoint::MinusInfinity => LrTest::Done { chisq: f64::INFINITY, p: 0.0 },
-            ProfilePoint::Failed => LrTest::Failed,
+            // I(b) singular where the constrained fit went: no test
+            ProfilePoint::MinusInfinity | ProfilePoint::Failed => LrTest::Failed,
         }
     }
 
     /// Lower (`dir` = -1) or upper (`dir` = 1) profile bound of coefficient k, standardised scale.
     fn bound(&self, ws: &mut Workspace, main: &Newton, k: usize, se_std: f64, dir: f64) -> Bound {
         let ctl = self.control;
+        if !(ctl.alpha > 0.0 && ctl.alpha < 1.0) || !(ctl.bracket > 0.0 && ctl.bracket.is_finite()) {
+            return Bound::Failed;
+        }
         let Ok(chi2) = ChiSquared::new(1.0) else { return Bound::Failed };
         let crit = chi2.inverse_cdf(1.0 - ctl.alpha);
         if !crit.is_finite() || crit <= 0.0 {
@@ -432,7 +437,7 @@ impl Problem<'_> {
         };
 
         // bracket: from the Wald distance outwards, extrapolating the signed root linearly
-        let mut dist = (z * se_std).clamp(1e-3, ctl.bracket);
+        let mut dist = (z * se_std).max(1e-3).min(ctl.bracket);
         if !dist.is_finite() {
             dist = 1.0;
         }
@@ -789,6 +794,32 @@ mod tests {
             fit(&d, &[vec![1.0, f64::NAN, 0.0]], &ctl).unwrap_err(),
             CoxError::NotFinite { column_idx: 0, row_idx: 1 }
         );
+    }
+
+    #[test]
+    fn nonsense_control_values_do_not_panic_or_give_nan() {
+        // the data of `penalised_score_is_the_gradient_of_penalised_loglik`, first covariate
+        let d = data(&[1.0, 2.0, 3.0, 4.0, 5.0], &[true, true, false, true, true]);
+        let x = vec![0.5, -1.2, 0.3, 2.0, -0.7];
+        let base = FirthControl::coxphf_defaults();
+        let controls = [
+            FirthControl { maxstep: -1.0, ..base },
+            FirthControl { maxstep: f64::NAN, ..base },
+            FirthControl { bracket: 0.0, ..base },
+            FirthControl { bracket: f64::NAN, ..base },
+            FirthControl { alpha: 2.0, ..base },
+            FirthControl { alpha: f64::NAN, ..base },
+            FirthControl { epsilon: f64::NAN, ..base },
+            FirthControl { epsilon: -1.0, maxit: 0, maxhs: 0, ..base },
+            FirthControl { penalty: f64::NAN, ..base },
+        ];
+        for ctl in controls {
+            let f = fit(&d, &[x.clone()], &ctl).unwrap();
+            assert!(!f.coef[0].is_nan() && !f.se[0].is_nan() && !f.loglik.is_nan(), "{ctl:?} {f:?}");
+            for b in [f.ci_lower[0], f.ci_upper[0]] {
+                assert!(b.value().is_none_or(|v| v.is_finite()), "{ctl:?} {f:?}");
+            }
+        }
     }
 
     #[test]
