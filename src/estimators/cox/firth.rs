@@ -416,7 +416,7 @@ impl Problem<'_> {
     /// Lower (`dir` = -1) or upper (`dir` = 1) profile bound of coefficient k, standardised scale.
     fn bound(&self, ws: &mut Workspace, main: &Newton, k: usize, se_std: f64, dir: f64) -> Bound {
         let ctl = self.control;
-        if !(ctl.alpha > 0.0 && ctl.alpha < 1.0) || !(ctl.bracket > 0.0 && ctl.bracket.is_finite()) {
+        if !(ctl.alpha > 0.0 && ctl.alpha < 1.0 && ctl.bracket > 0.0 && ctl.bracket.is_finite()) {
             return Bound::Failed;
         }
         let Ok(chi2) = ChiSquared::new(1.0) else { return Bound::Failed };
@@ -814,7 +814,7 @@ mod tests {
             FirthControl { penalty: f64::NAN, ..base },
         ];
         for ctl in controls {
-            let f = fit(&d, &[x.clone()], &ctl).unwrap();
+            let f = fit(&d, std::slice::from_ref(&x), &ctl).unwrap();
             assert!(!f.coef[0].is_nan() && !f.se[0].is_nan() && !f.loglik.is_nan(), "{ctl:?} {f:?}");
             for b in [f.ci_lower[0], f.ci_upper[0]] {
                 assert!(b.value().is_none_or(|v| v.is_finite()), "{ctl:?} {f:?}");
