@@ -17,6 +17,7 @@
 //! Newton iteration is one O(n p^2) sweep.
 
 mod concordance;
+pub mod firth;
 mod ldl;
 mod likelihood;
 mod newton;
