@@ -51,7 +51,7 @@ pub struct Plan {
 enum Item {
     KmSurv { endpoint: Endpoint, at: f64, pairs: [usize; 3], few_at_risk: usize },
     Rmst { endpoint: Endpoint, tau: Option<f64>, pair: usize },
-    CoxHr { endpoint: Endpoint, columns: Vec<usize>, wald: usize, if_significant: usize },
+    CoxHr { endpoint: Endpoint, columns: Vec<usize>, wald: usize, if_significant: usize, firth: usize },
     Logrank { endpoint: Endpoint, by: GroupBy, pair: usize },
     Youden { marker: usize, true_cut: Option<f64>, auc: usize, sens: usize, spec: usize, cut: usize, vs_truth: usize },
     Maxstat { endpoint: Endpoint, marker: usize, naive: usize, lau92: usize, lau94: usize, cut: usize },
@@ -126,7 +126,8 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
                 columns.extend(adjust);
                 let wald = b.pair(name, "cox_wald", t, vec![Measure::Bias, Measure::Cover, Measure::Power]);
                 let if_significant = b.pair(name, "cox_wald_if_significant", t, Vec::new());
-                items.push(Item::CoxHr { endpoint: *endpoint, columns, wald, if_significant });
+                let firth = b.pair(name, "firth_profile", t, vec![Measure::Bias, Measure::Cover]);
+                items.push(Item::CoxHr { endpoint: *endpoint, columns, wald, if_significant, firth });
             }
             EstimandKind::Logrank { endpoint, by } => {
                 let pair = b.pair(name, "logrank", None, vec![Measure::Power]);
@@ -163,7 +164,7 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
     }
     if let Some(sc) = &s.analysis.screening {
         let null_effect: Vec<bool> = sc.columns.iter().map(|&j| log_hr[j] == 0.0).collect();
-        let truth_of = |j: usize| if no_effects { Some(0.0) } else { None };
+        let truth_of = |_: usize| if no_effects { Some(0.0) } else { None };
         let univariate = sc
             .columns
             .iter()
@@ -289,10 +290,12 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                     );
                 }
             }
-            Item::CoxHr { endpoint, columns, wald, if_significant } => {
+            Item::CoxHr { endpoint, columns, wald, if_significant, firth } => {
                 let Some(d) = data.get(*endpoint) else { continue };
                 let rows = data.rows(*endpoint, d.len());
-                let Some(fit) = cox_complete_cases(d, &rows, cohort, columns, &control) else { continue };
+                let Some((cd, x)) = complete_cases(d, &rows, cohort, columns) else { continue };
+                out.observations[*firth] = firth_observation(&cd, &x);
+                let Ok(fit) = cox::fit(&cd, &x, Ties::Efron, &control) else { continue };
                 let o = cox_observation(&fit, 0);
                 if o.p_value.is_some_and(|p| p < s.analysis.alpha) {
                     out.observations[*if_significant] = Some(o);
@@ -460,6 +463,41 @@ fn cox_complete_cases(
     columns: &[usize],
     control: &CoxControl,
 ) -> Option<CoxFit> {
+    let (cd, x) = complete_cases(d, cohort_rows, cohort, columns)?;
+    cox::fit(&cd, &x, Ties::Efron, control).ok()
+}
+
+/// Firth's penalised Cox (Breslow ties, as coxphf) on the first column: estimate, Wald SE, profile
+/// penalised-likelihood interval and LR p. Flagged `Other` when a profile bound is not found.
+fn firth_observation(cd: &CoxData, x: &[Vec<f64>]) -> Option<Observation> {
+    use cox::firth::{self, FirthControl, FirthTermination};
+    let fit = firth::fit(cd, x, &FirthControl::coxphf_defaults()).ok()?;
+    let mut o = Observation::estimate(fit.coef[0]);
+    if fit.se[0].is_finite() {
+        o = o.with_se(fit.se[0]);
+    }
+    match (fit.ci_lower[0].value(), fit.ci_upper[0].value()) {
+        (Some(l), Some(u)) => o = o.with_interval(l, u),
+        _ => o = o.with_flag(DegenerateKind::Other),
+    }
+    if let Some(p) = fit.lr_test[0].p() {
+        o = o.with_p_value(p);
+    }
+    match fit.termination {
+        FirthTermination::Converged => Some(o),
+        FirthTermination::MaxIterations => Some(o.with_flag(DegenerateKind::NonConvergence)),
+        FirthTermination::Singular => Some(o.with_flag(DegenerateKind::Other)),
+    }
+}
+
+/// The complete cases of `columns` as prepared Cox data and covariate columns; None when there are
+/// no rows, no events or a constant column.
+fn complete_cases(
+    d: &SurvivalData,
+    cohort_rows: &[usize],
+    cohort: &Cohort,
+    columns: &[usize],
+) -> Option<(CoxData, Vec<Vec<f64>>)> {
     let present = |k: usize| columns.iter().all(|&j| cohort.column(j)[cohort_rows[k]].is_some());
     let keep: Vec<usize> = (0..d.len()).filter(|&k| present(k)).collect();
     if keep.is_empty() {
@@ -476,7 +514,7 @@ fn cox_complete_cases(
     if x.iter().any(|col| col.iter().all(|&v| v == col[0])) {
         return None;
     }
-    cox::fit(&CoxData::new(&sub), &x, Ties::Efron, control).ok()
+    Some((CoxData::new(&sub), x))
 }
 
 /// Coefficient `k` of a Cox fit on the log-HR scale, Wald SE, interval and p, with its flags.
