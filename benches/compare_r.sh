@@ -58,7 +58,8 @@ median_of <- function(path) {
   num <- function(key) as.numeric(sub(paste0('.*"', key, '":([-0-9.eE+]+).*'), "\\1", m))
   c(point = num("point_estimate"), lower = num("lower_bound"), upper = num("upper_bound")) / 1000
 }
-fmt <- function(us) formatC(us, format = "fg", digits = 3, big.mark = ",")
+fmt <- function(us) trimws(formatC(us, format = "fg", digits = 3, big.mark = ","))
+fmt_ratio <- function(x) if (x < 10) sprintf("%.1f", x) else sprintf("%.0f", x)
 rows <- list()
 for (i in seq_len(nrow(r))) {
   est <- file.path(crit_dir, r$estimator[i], r$n[i], "new", "estimates.json")
@@ -69,8 +70,8 @@ for (i in seq_len(nrow(r))) {
       sprintf("%s [%s, %s]", fmt(s[["point"]]), fmt(s[["lower"]]), fmt(s[["upper"]])),
     R_us = sprintf("%s [%s, %s]", fmt(r$median_us[i]), fmt(r$q25_us[i]), fmt(r$q75_us[i])),
     ratio = if (is.na(s[["point"]])) "-" else
-      sprintf("%.0fx [%.0f, %.0f]", r$median_us[i] / s[["point"]], r$q25_us[i] / s[["upper"]],
-              r$q75_us[i] / s[["lower"]]),
+      sprintf("%sx [%s, %s]", fmt_ratio(r$median_us[i] / s[["point"]]),
+              fmt_ratio(r$q25_us[i] / s[["upper"]]), fmt_ratio(r$q75_us[i] / s[["lower"]])),
     stringsAsFactors = FALSE)
 }
 tab <- do.call(rbind, rows)
