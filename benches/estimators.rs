@@ -48,7 +48,7 @@ impl Cohort {
         let coin = Bernoulli::new(0.5).expect("valid p");
         let censor = Exp::new(0.045).expect("valid rate");
         let unit = Exp::new(1.0).expect("valid rate");
-        let mut covariates: Vec<Vec<f64>> = vec![Vec::with_capacity(n); 10];
+        let mut covariates: Vec<Vec<f64>> = (0..10).map(|_| Vec::with_capacity(n)).collect();
         let (mut time, mut event) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for _ in 0..n {
             let x1 = if coin.sample(&mut rng) { 1.0 } else { 0.0 };
