@@ -49,14 +49,50 @@ pub struct Plan {
 
 #[derive(Debug, Clone)]
 enum Item {
-    KmSurv { endpoint: Endpoint, at: f64, pairs: [usize; 3], few_at_risk: usize },
-    Rmst { endpoint: Endpoint, tau: Option<f64>, pair: usize },
-    CoxHr { endpoint: Endpoint, columns: Vec<usize>, wald: usize, if_significant: usize, firth: usize },
-    Logrank { endpoint: Endpoint, by: GroupBy, pair: usize },
-    Youden { marker: usize, true_cut: Option<f64>, auc: usize, sens: usize, spec: usize, cut: usize, vs_truth: usize },
-    Maxstat { endpoint: Endpoint, marker: usize, naive: usize, lau92: usize, lau94: usize, cut: usize },
+    KmSurv {
+        endpoint: Endpoint,
+        at: f64,
+        pairs: [usize; 3],
+        few_at_risk: usize,
+    },
+    Rmst {
+        endpoint: Endpoint,
+        tau: Option<f64>,
+        pair: usize,
+    },
+    CoxHr {
+        endpoint: Endpoint,
+        columns: Vec<usize>,
+        wald: usize,
+        if_significant: usize,
+        firth: usize,
+    },
+    Logrank {
+        endpoint: Endpoint,
+        by: GroupBy,
+        pair: usize,
+    },
+    Youden {
+        marker: usize,
+        true_cut: Option<f64>,
+        auc: usize,
+        sens: usize,
+        spec: usize,
+        cut: usize,
+        vs_truth: usize,
+    },
+    Maxstat {
+        endpoint: Endpoint,
+        marker: usize,
+        naive: usize,
+        lau92: usize,
+        lau94: usize,
+        cut: usize,
+    },
     Screening(Box<ScreeningItem>),
-    Table1 { tests: Vec<(usize, bool, usize)> },
+    Table1 {
+        tests: Vec<(usize, bool, usize)>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -86,9 +122,8 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
         let name = e.name.as_str();
         match &e.kind {
             EstimandKind::KmSurv { endpoint, at } => {
-                let t = marginal_truth(truth, *endpoint).and_then(|m| {
-                    m.times.iter().position(|x| (x - at).abs() < 1e-9).map(|i| m.surv[i])
-                });
+                let t = marginal_truth(truth, *endpoint)
+                    .and_then(|m| m.times.iter().position(|x| (x - at).abs() < 1e-9).map(|i| m.surv[i]));
                 let primary = vec![Measure::Bias, Measure::Cover];
                 let pairs = [
                     b.pair(name, "km_log", t, primary.clone()),
@@ -135,9 +170,12 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
             }
             EstimandKind::YoudenCut { marker } => {
                 let rt = truth.roc.iter().find(|r| r.marker == names[*marker]);
-                let auc = b.pair(&format!("{name}_auc"), "roc_delong", rt.map(|r| r.auc), vec![Measure::Bias]);
-                let sens = b.pair(&format!("{name}_sensitivity"), "apparent", rt.map(|r| r.sensitivity), vec![]);
-                let spec = b.pair(&format!("{name}_specificity"), "apparent", rt.map(|r| r.specificity), vec![]);
+                let auc =
+                    b.pair(&format!("{name}_auc"), "roc_delong", rt.map(|r| r.auc), vec![Measure::Bias]);
+                let sens =
+                    b.pair(&format!("{name}_sensitivity"), "apparent", rt.map(|r| r.sensitivity), vec![]);
+                let spec =
+                    b.pair(&format!("{name}_specificity"), "apparent", rt.map(|r| r.specificity), vec![]);
                 let cut = b.numeric(name, Some(HistogramSpec { lo: 0.0, hi: 60.0, bins: 60 }));
                 let vs_truth = b.categorical(
                     &format!("{name}_vs_true_cut"),
@@ -157,7 +195,8 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
                 let naive = b.pair(name, "naive_fixed_cut", None, vec![Measure::Power]);
                 let lau92 = b.pair(name, "lau92", None, vec![Measure::Power]);
                 let lau94 = b.pair(name, "lau94", None, vec![Measure::Power]);
-                let cut = b.numeric(&format!("{name}_cut"), Some(HistogramSpec { lo: 0.0, hi: 60.0, bins: 60 }));
+                let cut =
+                    b.numeric(&format!("{name}_cut"), Some(HistogramSpec { lo: 0.0, hi: 60.0, bins: 60 }));
                 items.push(Item::Maxstat { endpoint: *endpoint, marker: *marker, naive, lau92, lau94, cut });
             }
         }
@@ -168,7 +207,9 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
         let univariate = sc
             .columns
             .iter()
-            .map(|&j| b.pair(&format!("univariate_{}", names[j]), "cox_wald", truth_of(j), vec![Measure::Power]))
+            .map(|&j| {
+                b.pair(&format!("univariate_{}", names[j]), "cox_wald", truth_of(j), vec![Measure::Power])
+            })
             .collect();
         let selected =
             sc.columns.iter().map(|&j| b.categorical(&format!("selected_{}", names[j]), &NO_YES)).collect();
@@ -187,8 +228,14 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
             })
             .collect();
         let k = sc.columns.len() as f64;
-        let n_selected = b.numeric("screening_n_selected", Some(HistogramSpec { lo: -0.5, hi: k + 0.5, bins: sc.columns.len() as u32 + 1 }));
-        let n_false = b.numeric("screening_n_false_positive", Some(HistogramSpec { lo: -0.5, hi: k + 0.5, bins: sc.columns.len() as u32 + 1 }));
+        let n_selected = b.numeric(
+            "screening_n_selected",
+            Some(HistogramSpec { lo: -0.5, hi: k + 0.5, bins: sc.columns.len() as u32 + 1 }),
+        );
+        let n_false = b.numeric(
+            "screening_n_false_positive",
+            Some(HistogramSpec { lo: -0.5, hi: k + 0.5, bins: sc.columns.len() as u32 + 1 }),
+        );
         let any_false = b.categorical("screening_any_false_positive", &NO_YES);
         let false_independent = b.categorical("screening_false_independent_factor", &NO_YES);
         items.push(Item::Screening(Box::new(ScreeningItem {
@@ -342,7 +389,9 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 let keep: Vec<usize> = (0..d.len()).filter(|&k| col[cohort_rows[k]].is_some()).collect();
                 let x: Vec<f64> = keep.iter().filter_map(|&k| col[cohort_rows[k]]).collect();
                 let sub = d.subset(&keep);
-                let Ok(fit) = maxstat::fit(&sub, &x, &maxstat::MaxstatControl::r_defaults()) else { continue };
+                let Ok(fit) = maxstat::fit(&sub, &x, &maxstat::MaxstatControl::r_defaults()) else {
+                    continue;
+                };
                 let Some(e) = fit.estimate else { continue };
                 let z = e.statistic.abs();
                 let naive_p = 2.0 * normal_sf(z);
@@ -357,12 +406,18 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 for &(j, categorical, pair) in tests {
                     let (x, rows) = present(cohort.column(j));
                     let p = if categorical {
-                        let a = Factor::from_labels(&rows.iter().map(|&i| strata[i].to_string()).collect::<Vec<_>>());
+                        let a = Factor::from_labels(
+                            &rows.iter().map(|&i| strata[i].to_string()).collect::<Vec<_>>(),
+                        );
                         let b = Factor::from_labels(&x.iter().map(|v| v.to_string()).collect::<Vec<_>>());
-                        tables::ContingencyTable::from_factors(&a, &b).ok().and_then(|t| tables::fisher_exact(&t).p)
+                        tables::ContingencyTable::from_factors(&a, &b)
+                            .ok()
+                            .and_then(|t| tables::fisher_exact(&t).p)
                     } else {
-                        let g0: Vec<f64> = rows.iter().zip(&x).filter(|(i, _)| strata[**i] == 0).map(|(_, v)| *v).collect();
-                        let g1: Vec<f64> = rows.iter().zip(&x).filter(|(i, _)| strata[**i] != 0).map(|(_, v)| *v).collect();
+                        let g0: Vec<f64> =
+                            rows.iter().zip(&x).filter(|(i, _)| strata[**i] == 0).map(|(_, v)| *v).collect();
+                        let g1: Vec<f64> =
+                            rows.iter().zip(&x).filter(|(i, _)| strata[**i] != 0).map(|(_, v)| *v).collect();
                         mann_whitney::rank_sum_test(&g0, &g1).p_default
                     };
                     out.observations[pair] = p.map(|p| Observation::estimate(p).with_p_value(p));
@@ -391,7 +446,8 @@ fn screening(
             chosen.push(j);
         }
     }
-    let n_false = sc.columns.iter().zip(&sc.null_effect).filter(|(j, null)| **null && chosen.contains(j)).count();
+    let n_false =
+        sc.columns.iter().zip(&sc.null_effect).filter(|(j, null)| **null && chosen.contains(j)).count();
     out.choices[sc.n_selected] = Choice::Value(chosen.len() as f64);
     out.choices[sc.n_false] = Choice::Value(n_false as f64);
     out.choices[sc.any_false] = Choice::Category(u32::from(n_false > 0));
@@ -535,7 +591,12 @@ fn cox_observation(fit: &CoxFit, k: usize) -> Observation {
     }
 }
 
-fn logrank_observation(data: &Endpoints, cohort: &Cohort, endpoint: Endpoint, by: GroupBy) -> Option<Observation> {
+fn logrank_observation(
+    data: &Endpoints,
+    cohort: &Cohort,
+    endpoint: Endpoint,
+    by: GroupBy,
+) -> Option<Observation> {
     let d = data.get(endpoint)?;
     let rows = data.rows(endpoint, d.len());
     let labels: Vec<Option<usize>> = rows
