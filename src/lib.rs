@@ -13,3 +13,4 @@ pub mod input;
 pub mod metrics;
 pub mod report;
 pub mod scenario;
+pub mod study;

@@ -23,12 +23,21 @@ struct Cli {
 enum Command {
     /// Kaplan–Meier, log-rank, Cox, ROC, maxstat and group comparisons on a CSV file, as R computes them.
     Analyze(cli::analyze::AnalyzeArgs),
+    /// Run a scenario's Monte Carlo study: performance of every method, with Monte Carlo SEs.
+    Run(cli::run::RunArgs),
+    /// Combine the output directories of shards into the output of the whole run.
+    Merge(cli::run::MergeArgs),
+    /// Print the true values of a scenario's estimands (JSON).
+    Truth(cli::run::TruthArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => cli::analyze::run(args),
+        Command::Run(args) => cli::run::run(args),
+        Command::Merge(args) => cli::run::merge(args),
+        Command::Truth(args) => cli::run::truth(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -45,5 +54,6 @@ fn is_user_error(err: &anyhow::Error) -> bool {
             || e.is::<survmc::analysis::analyze::AnalyzeError>()
             || e.is::<survmc::input::InputError>()
             || e.is::<survmc::scenario::ScenarioError>()
+            || e.downcast_ref::<survmc::engine::EngineError>().is_some_and(cli::run::is_user_error)
     })
 }

@@ -94,10 +94,9 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
     let format =
         args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&value)?),
-        Format::Table => print!("{}", survmc::report::table::render_analysis(&value)),
+        Format::Json => super::print_stdout(&serde_json::to_string_pretty(&value)?),
+        Format::Table => super::print_stdout(survmc::report::table::render_analysis(&value).trim_end()),
     }
-    Ok(())
 }
 
 /// Each `--cox a,b` is one model.
