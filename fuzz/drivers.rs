@@ -47,6 +47,7 @@ pub fn csv_and_analyze(bytes: &[u8]) {
 
 /// A small survival data set decoded from bytes: 4 bytes per subject (time, event and group,
 /// covariate, marker); times on a coarse grid so that ties are common.
+#[derive(Debug, Clone)]
 pub struct Decoded {
     pub data: SurvivalData,
     pub group: Vec<usize>,
@@ -180,9 +181,12 @@ pub fn check_cox(data: &SurvivalData, columns: &[Vec<f64>]) {
             if fit.aliased[k] {
                 continue;
             }
-            let values =
-                [fit.coef[k], fit.se[k], fit.z[k], fit.p[k], fit.hr[k], fit.hr_lower[k], fit.hr_upper[k]];
+            // exp() of a finite coefficient or CI bound can overflow to inf or 0 in a converged fit
+            // that R's "may be infinite" test does not catch (R prints Inf too); NaN never
+            let hrs = [fit.hr[k], fit.hr_lower[k], fit.hr_upper[k]];
+            assert!(hrs.iter().all(|v| !v.is_nan()) || flagged, "unflagged NaN HR in column {k}: {fit:?}");
             if !flagged {
+                let values = [fit.coef[k], fit.se[k], fit.z[k], fit.p[k]];
                 assert!(values.iter().all(|v| v.is_finite()), "unflagged non-finite in column {k}: {fit:?}");
             }
             assert!(!fit.coef[k].is_nan(), "coef NaN: {fit:?}");
@@ -210,7 +214,8 @@ pub fn check_roc(marker: &[f64], event: &[bool]) {
     let fit = roc::fit(marker, event).expect("finite marker of the right length");
     if let Some(auc) = fit.auc {
         assert!((0.0..=1.0).contains(&auc), "{fit:?}");
-        assert!(auc >= 0.5 - 1e-12, "auto direction gives AUC >= 0.5: {fit:?}");
+        // no AUC >= 0.5 check: pROC's "auto" direction compares the medians of cases and
+        // controls, so the AUC can fall below 0.5 (as in pROC)
     }
     if let Some(se) = fit.auc_se {
         assert!(se.is_finite() && se >= 0.0, "{fit:?}");

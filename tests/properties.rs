@@ -8,7 +8,7 @@
 //! - log-rank / Peto–Peto: p in [0, 1], or no p with a `degenerate` reason;
 //! - Cox (Efron, Breslow): no NaN/inf in a non-aliased field unless the fit is flagged
 //!   (monotone likelihood, out of iterations), HR CI contains the HR, p in [0, 1];
-//! - ROC: AUC in [0, 1] (>= 0.5 with the auto direction), DeLong CI contains it;
+//! - ROC: AUC in [0, 1], DeLong CI in [0, 1] containing it;
 //! - maxstat: finite statistic and p-values, or a status saying why there is none;
 //! - Fisher, chi-square, Mann–Whitney: p in [0, 1] or none with a reason;
 //! - the CSV reader and `analyze` never panic on arbitrary bytes.

