@@ -87,7 +87,7 @@ pub fn check_all(d: &Decoded) {
     check_km(&d.data);
     let n_groups = d.group.iter().max().map_or(1, |g| g + 1);
     check_logrank(&d.data, &d.group, n_groups);
-    check_cox(&d.data, &[d.x1.clone()]);
+    check_cox(&d.data, std::slice::from_ref(&d.x1));
     check_cox(&d.data, &[d.x1.clone(), d.x2.clone()]);
     check_roc(&d.marker, d.data.event());
     check_maxstat(&d.data, &d.marker);
