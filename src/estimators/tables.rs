@@ -1,1 +1,739 @@
-//! TODO: tables (being written).
+//! Two-way contingency tables: Fisher's exact test and Pearson's chi-square test, as R's `stats`.
+//!
+//! ```text
+//! P(x | margins) = Π_i r_i! Π_j c_j! / (n! Π_ij x_ij!)            (multivariate hypergeometric)
+//! Fisher p       = Σ_{tables y with the observed margins, P(y) <= P(x) (1 + tol)} P(y)
+//! E_ij           = r_i c_j / n
+//! X²             = Σ_ij (|x_ij - E_ij| - Y)² / E_ij,   df = (r - 1)(c - 1),   p = P(χ²_df >= X²)
+//! Y (Yates)      = min(0.5, min_ij |x_ij - E_ij|) for a 2 x 2 table with correction, else 0
+//! ```
+//! Sources: R's `fisher.test` (2 x 2: hypergeometric densities compared with relative error 1e-7;
+//! larger tables: FEXACT, Mehta & Patel 1986, network algorithm, ACM TOMS 643, which compares log
+//! probabilities with the additive tolerance 3.45254e-7) and `chisq.test` (Yates only for 2 x 2).
+//!
+//! The r x c p-value is computed exactly by a network algorithm in the spirit of FEXACT: the table
+//! is built one column at a time (smallest margins first, the largest column last since it is then
+//! determined); partial tables that leave the same multiset of remaining row totals are one node;
+//! at each node bounds on what the remaining columns can add to `Σ log x_ij!` decide whether every
+//! completion counts (add the node's probability mass), none does (drop it), or the node must be
+//! expanded. Only partial tables whose fate is still open are carried, so the cost grows with the
+//! number of distinct partial tables whose completions fall on both sides of the observed
+//! probability. Measured (2 cores, shared): 2 x 5 with n = 500 in ~10 ms, 3 x 4 with n = 170 in
+//! ~40 ms and n = 340 in ~0.8 s, 4 x 4 with n = 120 in ~0.2 s, 5 x 5 with n = 50 in ~2 ms. A dense
+//! 5 x 5 table with n = 175 exceeds the default budget: past `FisherControl::max_work` steps (about
+//! a second or two) the test stops and returns
+//! `FisherStatus::TooLarge` with no p-value (never a hang, never a guess).
+//!
+//! Degenerate tables follow R where R gives a number: a 2 x 2 table with a zero margin has Fisher
+//! p = 1 (R's answer) and chi-square `None` (R: NaN, an expected count of zero). A table with fewer
+//! than two rows or columns has no test of association (R's `fisher.test` stops; `chisq.test`
+//! silently switches to a goodness-of-fit test): every p-value is `None`, flagged.
+
+use crate::data::Factor;
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// Why two factors or a vector of counts do not make a contingency table.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum TableError {
+    #[error("the two factors have different lengths ({n_a} and {n_b})")]
+    LengthMismatch { n_a: usize, n_b: usize },
+    #[error("{n_counts} counts given for a {n_rows} x {n_cols} table")]
+    ShapeMismatch { n_rows: usize, n_cols: usize, n_counts: usize },
+}
+
+/// Counts of a two-way table, row-major, with R's row and column labels (`table(a, b)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContingencyTable {
+    row_labels: Vec<String>,
+    col_labels: Vec<String>,
+    counts: Vec<u64>,
+}
+
+impl ContingencyTable {
+    /// R's `table(a, b)`: rows are the levels of `a`, columns those of `b`, in the factors' order.
+    pub fn from_factors(a: &Factor, b: &Factor) -> Result<Self, TableError> {
+        if a.len() != b.len() {
+            return Err(TableError::LengthMismatch { n_a: a.len(), n_b: b.len() });
+        }
+        let n_cols = b.n_levels();
+        let mut counts = vec![0u64; a.n_levels() * n_cols];
+        for (&i, &j) in a.codes().iter().zip(b.codes()) {
+            counts[i * n_cols + j] += 1;
+        }
+        Ok(ContingencyTable { row_labels: a.labels().to_vec(), col_labels: b.labels().to_vec(), counts })
+    }
+
+    /// A table from row-major counts; labels are "1", "2", ... as R's `matrix` has none.
+    pub fn from_counts(n_rows: usize, n_cols: usize, counts: Vec<u64>) -> Result<Self, TableError> {
+        if n_rows.checked_mul(n_cols) != Some(counts.len()) {
+            return Err(TableError::ShapeMismatch { n_rows, n_cols, n_counts: counts.len() });
+        }
+        let labels = |k: usize| (1..=k).map(|i| i.to_string()).collect();
+        Ok(ContingencyTable { row_labels: labels(n_rows), col_labels: labels(n_cols), counts })
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.row_labels.len()
+    }
+
+    pub fn n_cols(&self) -> usize {
+        self.col_labels.len()
+    }
+
+    pub fn row_labels(&self) -> &[String] {
+        &self.row_labels
+    }
+
+    pub fn col_labels(&self) -> &[String] {
+        &self.col_labels
+    }
+
+    /// The count in row `row_idx`, column `col_idx`. Panics only on an out-of-range index.
+    pub fn count(&self, row_idx: usize, col_idx: usize) -> u64 {
+        self.counts[row_idx * self.n_cols() + col_idx]
+    }
+
+    /// Counts as an array of rows (the layout of the reference JSON).
+    pub fn rows(&self) -> Vec<Vec<u64>> {
+        if self.n_cols() == 0 {
+            return vec![Vec::new(); self.n_rows()];
+        }
+        self.counts.chunks(self.n_cols()).map(<[u64]>::to_vec).collect()
+    }
+
+    pub fn row_sums(&self) -> Vec<u64> {
+        (0..self.n_rows()).map(|i| (0..self.n_cols()).map(|j| self.count(i, j)).sum()).collect()
+    }
+
+    pub fn col_sums(&self) -> Vec<u64> {
+        (0..self.n_cols()).map(|j| (0..self.n_rows()).map(|i| self.count(i, j)).sum()).collect()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Rows become columns (R's `t()`).
+    pub fn transpose(&self) -> ContingencyTable {
+        let (r, c) = (self.n_rows(), self.n_cols());
+        let counts =
+            (0..c).flat_map(|j| (0..r).map(move |i| (i, j))).map(|(i, j)| self.count(i, j)).collect();
+        ContingencyTable { row_labels: self.col_labels.clone(), col_labels: self.row_labels.clone(), counts }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fisher's exact test
+// ---------------------------------------------------------------------------------------------
+
+/// How a Fisher p-value was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FisherStatus {
+    /// Exact enumeration of every table with the observed margins.
+    Exact,
+    /// Fewer than two non-empty rows or columns although the table has at least two of each: only
+    /// one table has these margins, p = 1 (as R).
+    SingleTable,
+    /// Fewer than two rows or columns: no test of association (R stops with an error). p is `None`.
+    NotTwoWay,
+    /// The enumeration needed more than `FisherControl::max_work` steps. p is `None`.
+    TooLarge,
+}
+
+/// Limits of the exact enumeration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FisherControl {
+    /// Most steps (partial tables carried from one column to the next) before giving up.
+    pub max_work: u64,
+    /// Largest total count handled (log-factorials are tabulated up to it).
+    pub max_total: u64,
+}
+
+impl FisherControl {
+    /// About a second of work at most on this kind of machine (~0.1-0.3 µs a step); n up to a
+    /// million (an 8 MB table of log-factorials).
+    pub fn standard() -> Self {
+        FisherControl { max_work: 5_000_000, max_total: 1_000_000 }
+    }
+}
+
+/// Two-sided Fisher exact test result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FisherExact {
+    /// Two-sided p-value in [0, 1]; `None` when `status` is `NotTwoWay` or `TooLarge`.
+    pub p: Option<f64>,
+    pub status: FisherStatus,
+}
+
+/// R's relative tolerance for "as or less probable" in a 2 x 2 table (`relErr` in `fisher.test`).
+const REL_ERR_2X2: f64 = 1e-7;
+/// FEXACT's additive tolerance on log probabilities (`tol` in fexact.c).
+const LOG_TOL_FEXACT: f64 = 3.45254e-7;
+
+/// Fisher's exact test with `FisherControl::standard()`; two-sided p as R's `fisher.test(table)`.
+pub fn fisher_exact(table: &ContingencyTable) -> FisherExact {
+    fisher_exact_with(table, &FisherControl::standard())
+}
+
+/// Fisher's exact test with explicit limits.
+pub fn fisher_exact_with(table: &ContingencyTable, control: &FisherControl) -> FisherExact {
+    if table.n_rows() < 2 || table.n_cols() < 2 {
+        return FisherExact { p: None, status: FisherStatus::NotTwoWay };
+    }
+    let is_2x2 = table.n_rows() == 2 && table.n_cols() == 2;
+    // Empty rows and columns do not change the distribution: drop them.
+    let row_sums = table.row_sums();
+    let col_sums = table.col_sums();
+    let rows: Vec<usize> = (0..table.n_rows()).filter(|&i| row_sums[i] > 0).collect();
+    let cols: Vec<usize> = (0..table.n_cols()).filter(|&j| col_sums[j] > 0).collect();
+    if rows.len() < 2 || cols.len() < 2 {
+        return FisherExact { p: Some(1.0), status: FisherStatus::SingleTable };
+    }
+    let n = table.total();
+    if n > control.max_total {
+        return FisherExact { p: None, status: FisherStatus::TooLarge };
+    }
+    let lfact = log_factorials(n as usize);
+    // Orient so that rows are the shorter dimension (fewer rows: smaller nodes, fewer branches).
+    let (x, n_rows, n_cols) = if rows.len() <= cols.len() {
+        let x: Vec<usize> =
+            rows.iter().flat_map(|&i| cols.iter().map(move |&j| table.count(i, j) as usize)).collect();
+        (x, rows.len(), cols.len())
+    } else {
+        let x: Vec<usize> =
+            cols.iter().flat_map(|&j| rows.iter().map(move |&i| table.count(i, j) as usize)).collect();
+        (x, cols.len(), rows.len())
+    };
+    if n_rows == 2 && n_cols == 2 {
+        let log_tol = if is_2x2 { None } else { Some(LOG_TOL_FEXACT) };
+        let p = two_by_two([x[0], x[1], x[2], x[3]], &lfact, log_tol);
+        return FisherExact { p: Some(p), status: FisherStatus::Exact };
+    }
+    match network(&x, n_rows, n_cols, &lfact, control.max_work) {
+        Some(p) => FisherExact { p: Some(p.clamp(0.0, 1.0)), status: FisherStatus::Exact },
+        None => FisherExact { p: None, status: FisherStatus::TooLarge },
+    }
+}
+
+/// `lfact[k] = log(k!)` for k = 0..=n, by summing logs (exact to a few ulps for the n here).
+fn log_factorials(n: usize) -> Vec<f64> {
+    let mut lfact = Vec::with_capacity(n + 1);
+    lfact.push(0.0);
+    let mut acc = 0.0;
+    for k in 1..=n {
+        acc += (k as f64).ln();
+        lfact.push(acc);
+    }
+    lfact
+}
+
+/// The 2 x 2 table `[[a, b], [c, d]]` with no empty margin. With `log_tol = None` this is R's 2 x 2
+/// code: densities over the support of `a`, scaled by their maximum, summed where
+/// `d <= d_obs (1 + 1e-7)`, divided by the total. With `Some(tol)` the comparison is FEXACT's
+/// `log d <= log d_obs + tol` (a 2 x 2 table reached by dropping empty rows of a larger one).
+fn two_by_two(x: [usize; 4], lfact: &[f64], log_tol: Option<f64>) -> f64 {
+    let [a, b, c, d] = x;
+    let (row1, col1, col2) = (a + b, a + c, b + d);
+    let lo = row1.saturating_sub(col2);
+    let hi = row1.min(col1);
+    // log of the hypergeometric density up to a constant: -log(k! (row1-k)! (col1-k)! (col2-row1+k)!)
+    let log_d = |k: usize| -(lfact[k] + lfact[row1 - k] + lfact[col1 - k] + lfact[col2 + k - row1]);
+    let max = (lo..=hi).map(log_d).fold(f64::NEG_INFINITY, f64::max);
+    let obs = log_d(a);
+    let (mut total, mut tail) = (0.0, 0.0);
+    for k in lo..=hi {
+        let ld = log_d(k);
+        let dens = (ld - max).exp();
+        total += dens;
+        let counted = match log_tol {
+            None => dens <= (obs - max).exp() * (1.0 + REL_ERR_2X2),
+            Some(tol) => ld <= obs + tol,
+        };
+        if counted {
+            tail += dens;
+        }
+    }
+    (tail / total).min(1.0)
+}
+
+/// Exact two-sided p of an `n_rows x n_cols` table (row-major `x`, no empty margin), or `None` past
+/// `max_work` steps. See the module documentation for the algorithm.
+///
+/// Notation: for a (partial) table, `T = Σ log x_ij!`; a full table is counted when
+/// `T >= T_obs - tol` (its probability is at most the observed one, within FEXACT's tolerance).
+/// A node is a multiset of remaining row totals before column `k`, with bounds `[lo, hi]` on what
+/// the remaining columns add to `T`; each of its entries is a group of partial tables with (nearly)
+/// equal `T` so far and their total probability mass `w`. Only entries whose fate is open
+/// (`T + lo < threshold <= T + hi`) are stored: when a node is expanded, each child takes the
+/// entries that straddle its bounds, the mass of those that surely count is added to p at once
+/// (entries are sorted by `T`, so both are ranges found by binary search), the rest are dropped.
+/// Nodes live in a `BTreeMap`, so the order of summation, hence the result, is deterministic.
+fn network(x: &[usize], n_rows: usize, n_cols: usize, lfact: &[f64], max_work: u64) -> Option<f64> {
+    let mut root: Vec<usize> = (0..n_rows).map(|i| x[i * n_cols..(i + 1) * n_cols].iter().sum()).collect();
+    root.sort_unstable();
+    let mut col_sums: Vec<usize> =
+        (0..n_cols).map(|j| (0..n_rows).map(|i| x[i * n_cols + j]).sum()).collect();
+    col_sums.sort_unstable();
+    let t_obs: f64 = x.iter().map(|&v| lfact[v]).sum();
+    let threshold = t_obs - LOG_TOL_FEXACT;
+
+    let (lo, hi) = future_bounds(&root, &col_sums, lfact);
+    if lo >= threshold {
+        return Some(1.0); // even the most probable table is no more probable than the observed one
+    }
+    debug_assert!(hi >= threshold, "the observed table is a completion");
+    let mut stage: BTreeMap<Vec<usize>, Node> = BTreeMap::new();
+    stage.insert(root, Node { lo, hi, entries: vec![Entry { t: 0.0, w: 1.0 }] });
+    let mut p = 0.0;
+    let mut work: u64 = 0;
+    let mut column = vec![0usize; n_rows];
+    let mut tail: Vec<f64> = Vec::new();
+
+    for k in 0..n_cols - 1 {
+        let mut next: BTreeMap<Vec<usize>, Node> = BTreeMap::new();
+        for (rem, mut node) in stage {
+            merge_entries(&mut node.entries);
+            let entries = &node.entries;
+            // tail[i] = mass of entries[i..], summed from the end (differences of prefix sums would
+            // lose the digits of small p-values)
+            tail.clear();
+            tail.resize(entries.len() + 1, 0.0);
+            for i in (0..entries.len()).rev() {
+                tail[i] = tail[i + 1] + entries[i].w;
+            }
+            let n_rem: usize = rem.iter().sum();
+            let log_norm = log_choose(n_rem, col_sums[k], lfact);
+            let mut overflow = false;
+            // every column vector with total col_sums[k] within the remaining row totals
+            for_each_composition(col_sums[k], &rem, &mut column, &mut |col| {
+                if overflow {
+                    return;
+                }
+                let mut dt = 0.0;
+                let mut log_prob = -log_norm;
+                let mut child: Vec<usize> = Vec::with_capacity(n_rows);
+                for (i, &v) in col.iter().enumerate() {
+                    dt += lfact[v];
+                    log_prob += log_choose(rem[i], v, lfact);
+                    child.push(rem[i] - v);
+                }
+                child.sort_unstable();
+                let prob = log_prob.exp();
+                let slot = next.entry(child).or_insert_with_key(|key| {
+                    let (lo, hi) = future_bounds(key, &col_sums[k + 1..], lfact);
+                    Node { lo, hi, entries: Vec::new() }
+                });
+                // entries[a..] surely count, entries[b..a] are open, entries[..b] surely do not
+                let a = entries.partition_point(|e| e.t + dt + slot.lo < threshold);
+                let b = entries[..a].partition_point(|e| e.t + dt + slot.hi < threshold);
+                p += prob * tail[a];
+                slot.entries.extend(entries[b..a].iter().map(|e| Entry { t: e.t + dt, w: e.w * prob }));
+                work += 1 + (a - b) as u64;
+                if work > max_work {
+                    overflow = true;
+                }
+            });
+            if overflow {
+                return None;
+            }
+        }
+        next.retain(|_, node| !node.entries.is_empty());
+        stage = next;
+    }
+    // With one column left a child's bounds are exact, so no entry is left open.
+    debug_assert!(stage.is_empty());
+    Some(p)
+}
+
+/// A multiset of remaining row totals: bounds on the rest of `T` and the open entries.
+#[derive(Debug)]
+struct Node {
+    lo: f64,
+    hi: f64,
+    entries: Vec<Entry>,
+}
+
+/// A group of partial tables at one node: `t = Σ log x_ij!` so far, `w` their probability mass.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    t: f64,
+    w: f64,
+}
+
+/// Merges entries whose `t` agree within 1e-9 (the same partial table reached in another order, up
+/// to rounding), keeping the first `t` and summing masses. The merge tolerance is far below the
+/// counting tolerance, so it cannot change which tables count except at that 1e-9 scale.
+fn merge_entries(entries: &mut Vec<Entry>) {
+    if entries.len() < 2 {
+        return;
+    }
+    entries.sort_by(|a, b| a.t.total_cmp(&b.t));
+    let mut out = 0;
+    for idx in 1..entries.len() {
+        if entries[idx].t - entries[out].t <= 1e-9 {
+            entries[out].w += entries[idx].w;
+        } else {
+            out += 1;
+            entries[out] = entries[idx];
+        }
+    }
+    entries.truncate(out + 1);
+}
+
+/// Lower and upper bounds on `Σ log x_ij!` over all completions with row totals `rem` (sorted
+/// ascending) and column totals `cols` (sorted ascending). Each bound relaxes one set of margins
+/// to caps: with only column totals fixed, a column's `Σ log x_i!` is smallest when it is spread as
+/// evenly as the caps `rem` allow and largest when it fills the largest caps first (log x! is
+/// convex, so both follow from majorization); likewise by rows. With one column left both bounds
+/// equal the exact value.
+fn future_bounds(rem: &[usize], cols: &[usize], lfact: &[f64]) -> (f64, f64) {
+    let by_cols_lo: f64 = cols.iter().map(|&c| even_fill(c, rem, lfact)).sum();
+    let by_rows_lo: f64 = rem.iter().map(|&r| even_fill(r, cols, lfact)).sum();
+    let by_cols_hi: f64 = cols.iter().map(|&c| greedy_fill(c, rem, lfact)).sum();
+    let by_rows_hi: f64 = rem.iter().map(|&r| greedy_fill(r, cols, lfact)).sum();
+    (by_cols_lo.max(by_rows_lo), by_cols_hi.min(by_rows_hi))
+}
+
+/// min Σ log x_i! subject to Σ x_i = total, 0 <= x_i <= caps[i] (caps sorted ascending).
+fn even_fill(total: usize, caps: &[usize], lfact: &[f64]) -> f64 {
+    let mut left = total;
+    let mut m = caps.len();
+    let mut s = 0.0;
+    for &cap in caps {
+        let q = left / m;
+        if cap <= q {
+            s += lfact[cap];
+            left -= cap;
+            m -= 1;
+        } else {
+            let extra = left % m;
+            return s + (m - extra) as f64 * lfact[q] + extra as f64 * lfact[q + 1];
+        }
+    }
+    s
+}
+
+/// max Σ log x_i! subject to Σ x_i = total, 0 <= x_i <= caps[i] (caps sorted ascending).
+fn greedy_fill(total: usize, caps: &[usize], lfact: &[f64]) -> f64 {
+    let mut left = total;
+    let mut s = 0.0;
+    for &cap in caps.iter().rev() {
+        if left == 0 {
+            break;
+        }
+        let v = cap.min(left);
+        s += lfact[v];
+        left -= v;
+    }
+    s
+}
+
+fn log_choose(n: usize, k: usize, lfact: &[f64]) -> f64 {
+    lfact[n] - lfact[k] - lfact[n - k]
+}
+
+/// Calls `f` with every vector `col` (length `caps.len()`) with Σ col = total, 0 <= col_i <= caps_i.
+fn for_each_composition(total: usize, caps: &[usize], col: &mut [usize], f: &mut impl FnMut(&[usize])) {
+    // suffix capacity: the most rows i.. can still take
+    let cap_after: Vec<usize> = {
+        let mut v = vec![0; caps.len() + 1];
+        for i in (0..caps.len()).rev() {
+            v[i] = v[i + 1] + caps[i];
+        }
+        v
+    };
+    fn rec(
+        i: usize,
+        left: usize,
+        caps: &[usize],
+        cap_after: &[usize],
+        col: &mut [usize],
+        f: &mut impl FnMut(&[usize]),
+    ) {
+        if i + 1 == caps.len() {
+            col[i] = left;
+            f(col);
+            return;
+        }
+        let lo = left.saturating_sub(cap_after[i + 1]);
+        let hi = caps[i].min(left);
+        for v in lo..=hi {
+            col[i] = v;
+            rec(i + 1, left - v, caps, cap_after, col, f);
+        }
+    }
+    if caps.is_empty() || total > cap_after[0] {
+        return;
+    }
+    rec(0, total, caps, &cap_after, col, f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pearson's chi-square test
+// ---------------------------------------------------------------------------------------------
+
+/// Why a chi-square test has no statistic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChiSquareDegenerate {
+    /// Fewer than two rows or columns (R's `chisq.test` switches to a goodness-of-fit test there).
+    NotTwoWay,
+    /// No observations.
+    Empty,
+    /// A row or column total is zero, so an expected count is zero (R gives NaN).
+    ZeroMargin,
+}
+
+/// Pearson's chi-square test of independence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChiSquare {
+    /// X² (`None` when degenerate).
+    pub statistic: Option<f64>,
+    /// (r - 1)(c - 1), as R reports it even for a degenerate table.
+    pub df: usize,
+    pub p: Option<f64>,
+    /// True when a Yates correction greater than zero was subtracted (R then says "with Yates'
+    /// continuity correction").
+    pub yates_applied: bool,
+    /// Some expected count is below 5 (R warns "Chi-squared approximation may be incorrect").
+    pub small_expected: bool,
+    pub degenerate: Option<ChiSquareDegenerate>,
+}
+
+/// R's `chisq.test(table, correct)`; the correction is applied to 2 x 2 tables only.
+pub fn chisq_test(table: &ContingencyTable, correct: bool) -> ChiSquare {
+    let (r, c) = (table.n_rows(), table.n_cols());
+    let df = r.saturating_sub(1) * c.saturating_sub(1);
+    let degenerate = |d| ChiSquare {
+        statistic: None,
+        df,
+        p: None,
+        yates_applied: false,
+        small_expected: false,
+        degenerate: Some(d),
+    };
+    if r < 2 || c < 2 {
+        return degenerate(ChiSquareDegenerate::NotTwoWay);
+    }
+    let n = table.total() as f64;
+    if n == 0.0 {
+        return degenerate(ChiSquareDegenerate::Empty);
+    }
+    let row_sums = table.row_sums();
+    let col_sums = table.col_sums();
+    if row_sums.contains(&0) || col_sums.contains(&0) {
+        return degenerate(ChiSquareDegenerate::ZeroMargin);
+    }
+    let expected = |i: usize, j: usize| row_sums[i] as f64 * col_sums[j] as f64 / n;
+    let cells = || (0..r).flat_map(|i| (0..c).map(move |j| (i, j)));
+    let yates = if correct && r == 2 && c == 2 {
+        cells().map(|(i, j)| (table.count(i, j) as f64 - expected(i, j)).abs()).fold(0.5, f64::min)
+    } else {
+        0.0
+    };
+    let statistic: f64 = cells()
+        .map(|(i, j)| {
+            let e = expected(i, j);
+            let d = (table.count(i, j) as f64 - e).abs() - yates;
+            d * d / e
+        })
+        .sum();
+    let small_expected = cells().any(|(i, j)| expected(i, j) < 5.0);
+    let p = ChiSquared::new(df as f64).map(|d| d.sf(statistic)).ok();
+    ChiSquare {
+        statistic: Some(statistic),
+        df,
+        p,
+        yates_applied: yates > 0.0,
+        small_expected,
+        degenerate: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn table(n_rows: usize, n_cols: usize, counts: &[u64]) -> ContingencyTable {
+        ContingencyTable::from_counts(n_rows, n_cols, counts.to_vec()).unwrap()
+    }
+
+    /// Brute force: every table with the margins of `t`, probabilities from log-factorials, counted
+    /// when log P(y) <= log P(x) + tol (FEXACT's rule).
+    fn brute_force(t: &ContingencyTable, tol: f64) -> f64 {
+        let (r, c) = (t.n_rows(), t.n_cols());
+        let rows: Vec<usize> = t.row_sums().iter().map(|&v| v as usize).collect();
+        let cols: Vec<usize> = t.col_sums().iter().map(|&v| v as usize).collect();
+        let n = t.total() as usize;
+        let lf = log_factorials(n);
+        let konst: f64 =
+            rows.iter().map(|&v| lf[v]).sum::<f64>() + cols.iter().map(|&v| lf[v]).sum::<f64>() - lf[n];
+        let log_p = |cells: &[usize]| konst - cells.iter().map(|&v| lf[v]).sum::<f64>();
+        let obs: Vec<usize> = (0..r * c).map(|k| t.count(k / c, k % c) as usize).collect();
+        let lp_obs = log_p(&obs);
+        let mut cells = vec![0usize; r * c];
+        let mut p = 0.0;
+        // fill column by column, remaining row totals tracked
+        fn rec(
+            j: usize,
+            rem: &mut Vec<usize>,
+            cols: &[usize],
+            r: usize,
+            c: usize,
+            cells: &mut Vec<usize>,
+            visit: &mut dyn FnMut(&[usize]),
+        ) {
+            if j == c {
+                visit(cells);
+                return;
+            }
+            let mut col = vec![0usize; r];
+            let caps = rem.clone();
+            for_each_composition(cols[j], &caps, &mut col, &mut |x| {
+                for i in 0..r {
+                    cells[i * c + j] = x[i];
+                    rem[i] -= x[i];
+                }
+                rec(j + 1, rem, cols, r, c, cells, visit);
+                for i in 0..r {
+                    rem[i] += x[i];
+                }
+            });
+        }
+        let mut rem = rows.clone();
+        rec(0, &mut rem, &cols, r, c, &mut cells, &mut |x| {
+            let lp = log_p(x);
+            if lp <= lp_obs + tol {
+                p += lp.exp();
+            }
+        });
+        p
+    }
+
+    #[test]
+    fn tea_tasting() {
+        // Fisher's lady tasting tea, [[3, 1], [1, 3]]: margins 4, 4, 4, 4; P(a = k) = C(4,k)C(4,4-k)/70
+        // = 1, 16, 36, 16, 1 (/70). Tables as or less probable than a = 3 (16/70): a = 0, 1, 3, 4,
+        // p = 34/70 = 0.4857142857 (R's help page for fisher.test gives 0.4857).
+        let t = table(2, 2, &[3, 1, 1, 3]);
+        let f = fisher_exact(&t);
+        assert_eq!(f.status, FisherStatus::Exact);
+        assert!((f.p.unwrap() - 34.0 / 70.0).abs() < 1e-14, "{f:?}");
+    }
+
+    #[test]
+    fn two_by_three_by_hand() {
+        // [[1, 0, 1], [0, 2, 0]]: margins rows (2, 2), cols (1, 2, 1), n = 4. The tables are fixed
+        // by the first row (a, b, c) with a + b + c = 2, a <= 1, b <= 2, c <= 1; P = Π r! Π c! /
+        // (n! Π x!) = 2!2!1!2!1! / 4! / Π x! = (1/3) / Π x!:
+        //   (1,0,1): second row (0,2,0): Π x! = 2 -> 1/6      (observed)
+        //   (1,1,0): (0,1,1): 1 -> 1/3;  (0,1,1): (1,1,0): 1 -> 1/3;  (0,2,0): (1,0,1): 2 -> 1/6
+        // Tables with P <= 1/6: the observed one and (0,2,0): p = 1/3.
+        let t = table(2, 3, &[1, 0, 1, 0, 2, 0]);
+        let f = fisher_exact(&t);
+        assert!((f.p.unwrap() - 1.0 / 3.0).abs() < 1e-14, "{f:?}");
+        let t = table(2, 3, &[1, 1, 0, 0, 1, 1]);
+        assert!((fisher_exact(&t).p.unwrap() - 1.0).abs() < 1e-14);
+    }
+
+    #[test]
+    fn network_matches_brute_force_on_a_4x3() {
+        let t = table(4, 3, &[3, 1, 0, 0, 2, 4, 1, 1, 1, 2, 0, 3]);
+        let f = fisher_exact(&t);
+        let b = brute_force(&t, LOG_TOL_FEXACT);
+        assert!((f.p.unwrap() - b).abs() <= 1e-12 * b.max(1e-300), "{f:?} vs {b}");
+    }
+
+    #[test]
+    fn degenerate_tables_are_flagged() {
+        // one row: no test (R's fisher.test stops, chisq.test switches to goodness of fit)
+        let t = table(1, 3, &[1, 2, 3]);
+        assert_eq!(fisher_exact(&t), FisherExact { p: None, status: FisherStatus::NotTwoWay });
+        let c = chisq_test(&t, true);
+        assert_eq!((c.p, c.degenerate), (None, Some(ChiSquareDegenerate::NotTwoWay)));
+        // a zero column: one table with these margins, p = 1 (R's 2 x 2 code: support {0})
+        let t = table(2, 2, &[3, 0, 5, 0]);
+        assert_eq!(fisher_exact(&t), FisherExact { p: Some(1.0), status: FisherStatus::SingleTable });
+        let c = chisq_test(&t, false);
+        assert_eq!((c.statistic, c.degenerate), (None, Some(ChiSquareDegenerate::ZeroMargin)));
+        // a zero row in a 3 x 2: same p as the 2 x 2 without it (tables differ only at tolerance)
+        let t3 = table(3, 2, &[3, 1, 0, 0, 1, 3]);
+        assert!((fisher_exact(&t3).p.unwrap() - 34.0 / 70.0).abs() < 1e-14);
+        let empty = table(2, 2, &[0, 0, 0, 0]);
+        assert_eq!(fisher_exact(&empty).p, Some(1.0));
+        assert_eq!(chisq_test(&empty, true).degenerate, Some(ChiSquareDegenerate::Empty));
+        assert!(ContingencyTable::from_counts(2, 2, vec![1, 2, 3]).is_err());
+    }
+
+    #[test]
+    fn too_large_is_flagged_not_hung() {
+        let t = table(5, 5, &[9, 8, 7, 6, 5, 5, 9, 8, 7, 6, 6, 5, 9, 8, 7, 7, 6, 5, 9, 8, 8, 7, 6, 5, 9]);
+        let f = fisher_exact_with(&t, &FisherControl { max_work: 1000, max_total: 1000 });
+        assert_eq!(f, FisherExact { p: None, status: FisherStatus::TooLarge });
+    }
+
+    #[test]
+    fn chisq_by_hand() {
+        // [[10, 20], [30, 40]]: n = 100, E = [[12, 18], [28, 42]], |x - E| = 2 everywhere.
+        // X² = 4 (1/12 + 1/18 + 1/28 + 1/42) = 0.79365079...; Yates: (2 - 0.5)² = 2.25 instead of 4
+        // -> 0.44642857...; df = 1.
+        let t = table(2, 2, &[10, 20, 30, 40]);
+        let plain = chisq_test(&t, false);
+        let sum_inv = 1.0 / 12.0 + 1.0 / 18.0 + 1.0 / 28.0 + 1.0 / 42.0;
+        assert!((plain.statistic.unwrap() - 4.0 * sum_inv).abs() < 1e-13);
+        assert_eq!(plain.df, 1);
+        assert!(!plain.yates_applied);
+        let yates = chisq_test(&t, true);
+        assert!((yates.statistic.unwrap() - 2.25 * sum_inv).abs() < 1e-13);
+        assert!(yates.yates_applied);
+        // df 1: p = erfc(sqrt(X²/2)) = 0.37299848361348714 (Python's math.erfc; statrs' erfc is off
+        // by ~1e-10 relative)
+        let p = 0.37299848361348714;
+        assert!((plain.p.unwrap() - p).abs() < 1e-12, "{:?} vs {p}", plain.p);
+        // |x - E| = 0.25 < 0.5: Yates subtracts only 0.25 -> X² = 0 ([[1, 1], [1, 3]]: E_11 = 2*2/6)
+        let t = table(2, 2, &[1, 1, 1, 3]);
+        let y = chisq_test(&t, true);
+        assert!(y.statistic.unwrap().abs() < 1e-15 && y.small_expected);
+    }
+
+    fn small_table() -> impl Strategy<Value = ContingencyTable> {
+        // small enough for the brute-force enumeration to stay fast
+        (2usize..=3, 2usize..=4).prop_flat_map(|(r, c)| {
+            proptest::collection::vec(0u64..6, r * c)
+                .prop_map(move |counts| ContingencyTable::from_counts(r, c, counts).unwrap())
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn fisher_is_a_probability_and_matches_brute_force(t in small_table()) {
+            let f = fisher_exact(&t);
+            let p = f.p.unwrap();
+            prop_assert!((0.0..=1.0).contains(&p));
+            if f.status == FisherStatus::Exact && !(t.n_rows() == 2 && t.n_cols() == 2) {
+                let b = brute_force(&t, LOG_TOL_FEXACT);
+                prop_assert!((p - b.min(1.0)).abs() <= 1e-11, "{p} vs {b}");
+            }
+        }
+
+        #[test]
+        fn transposing_changes_nothing(t in small_table()) {
+            let tt = t.transpose();
+            let (f, ft) = (fisher_exact(&t).p.unwrap(), fisher_exact(&tt).p.unwrap());
+            prop_assert!((f - ft).abs() <= 1e-12, "{f} vs {ft}");
+            for correct in [false, true] {
+                let (a, b) = (chisq_test(&t, correct), chisq_test(&tt, correct));
+                prop_assert_eq!(a.degenerate, b.degenerate);
+                prop_assert_eq!(a.df, b.df);
+                if let (Some(x), Some(y)) = (a.statistic, b.statistic) {
+                    prop_assert!((x - y).abs() <= 1e-12 * x.max(1.0));
+                    let (pa, pb) = (a.p.unwrap(), b.p.unwrap());
+                    prop_assert!((0.0..=1.0).contains(&pa));
+                    prop_assert!((pa - pb).abs() <= 1e-12);
+                }
+            }
+        }
+    }
+}

@@ -2,4 +2,5 @@
 
 pub mod blocks;
 pub mod compare;
+pub mod run_output;
 pub mod table;

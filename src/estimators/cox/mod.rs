@@ -262,8 +262,10 @@ pub fn fit<C: AsRef<[f64]>>(
             if monotone.iter().any(|&m| m) {
                 let which: Vec<String> =
                     (0..p).filter(|&k| monotone[k]).map(|k| (k + 1).to_string()).collect();
+                // R's exact words: `paste("Loglik converged before variable ", vars, "; ...")`
+                // joins with spaces, hence the doubled space and the space before ';'.
                 warnings.push(format!(
-                    "Loglik converged before variable {}; coefficient may be infinite.",
+                    "Loglik converged before variable  {} ; coefficient may be infinite. ",
                     which.join(",")
                 ));
                 termination = Termination::MonotoneLikelihood;

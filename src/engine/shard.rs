@@ -1,0 +1,173 @@
+//! Shards: slice k of N runs the blocks b with b % N == k; `merge` puts the slices back together.
+//!
+//! ```text
+//! shard k/N  -> blocks { b : b % N == k }       (any N >= 1, 0 <= k < N)
+//! merge dirs -> every block 0..n_blocks present exactly once, same run.json everywhere
+//!            -> fold in block order            (= the unsharded run, byte for byte)
+//! ```
+//! The scheduler (SLURM array, Kubernetes Indexed Job, GNU parallel) runs the shards; survmc only
+//! slices and merges.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Instant;
+
+use super::blocks::{self, RunFile};
+use super::{EngineError, RunOutcome, StopReason};
+use crate::report::run_output;
+
+/// Slice `index` of `count` (0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole run.
+    pub const SINGLE: Shard = Shard { index: 0, count: 1 };
+
+    pub fn new(index: u64, count: u64) -> Result<Shard, EngineError> {
+        if count == 0 || index >= count {
+            return Err(EngineError::Config(format!("shard {index}/{count}: need 0 <= k < N")));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether block `block` belongs to this shard.
+    pub fn owns(self, block: u64) -> bool {
+        block % self.count == self.index
+    }
+
+    pub fn is_single(self) -> bool {
+        self.count == 1
+    }
+}
+
+impl FromStr for Shard {
+    type Err = EngineError;
+
+    /// "k/N", e.g. "0/4".
+    fn from_str(s: &str) -> Result<Shard, EngineError> {
+        let bad = || EngineError::Config(format!("shard {s:?}: expected k/N with 0 <= k < N, e.g. 0/4"));
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let k = k.trim().parse().map_err(|_| bad())?;
+        let n = n.trim().parse().map_err(|_| bad())?;
+        Shard::new(k, n).map_err(|_| bad())
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Combine the output directories of shards (or of partial and resumed runs) into `out`: checks
+/// they belong to the same run (scenario, file hash, seed, survmc version, replicates, block size,
+/// schema) and that every block is present exactly once, copies the blocks into `out` and writes
+/// the outputs there, byte-identical to an unsharded run's.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<RunOutcome, EngineError> {
+    let start = Instant::now();
+    let Some(first) = dirs.first() else {
+        return Err(EngineError::Config("merge needs at least one directory".into()));
+    };
+    let run = RunFile::read(first)?;
+    for dir in &dirs[1..] {
+        let other = RunFile::read(dir)?;
+        run.check_same(&other, &dir.join(blocks::RUN_FILE))?;
+    }
+    let n_blocks = run.layout().n_blocks();
+
+    // Which directory holds each block.
+    let mut holders: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
+    for dir in dirs {
+        for b in blocks::list_blocks(dir)? {
+            if b >= n_blocks {
+                return Err(EngineError::Corrupt {
+                    path: blocks::block_path(dir, b),
+                    what: format!("block {b} is outside this run's blocks 0..{n_blocks}"),
+                });
+            }
+            holders.entry(b).or_default().push(dir.clone());
+        }
+    }
+    let duplicates: Vec<(u64, Vec<PathBuf>)> =
+        holders.iter().filter(|(_, d)| d.len() > 1).map(|(b, d)| (*b, d.clone())).collect();
+    if !duplicates.is_empty() {
+        return Err(EngineError::DuplicateBlocks { duplicates });
+    }
+    let missing: Vec<u64> = (0..n_blocks).filter(|b| !holders.contains_key(b)).collect();
+    if !missing.is_empty() {
+        return Err(EngineError::MissingBlocks { missing, n_blocks });
+    }
+
+    // Every block must belong to the run before anything is written.
+    for (b, holder) in &holders {
+        blocks::read_block(&holder[0], *b, &run)?;
+    }
+    let out_is_input = dirs.iter().any(|d| same_dir(d, out));
+    if !out_is_input && !blocks::list_blocks(out).unwrap_or_default().is_empty() {
+        return Err(EngineError::OutputExists { path: out.to_path_buf() });
+    }
+
+    // Copy into `out` (rows first, the block's JSON last), then write the outputs from there.
+    blocks::prepare_dir(out)?;
+    run.write(out)?;
+    for (b, holder) in &holders {
+        let dir = &holder[0];
+        if same_dir(dir, out) {
+            continue;
+        }
+        let [rows, choices] = blocks::row_paths(dir, *b);
+        for path in [rows, choices, blocks::block_path(dir, *b)] {
+            if path.exists() {
+                let bytes = std::fs::read(&path).map_err(|e| EngineError::io(&path, e))?;
+                let name = path.file_name().unwrap_or_default();
+                let dest = blocks::blocks_dir(out).join(name);
+                run_output::atomic_write(&dest, &bytes).map_err(|e| EngineError::io(&dest, e))?;
+            }
+        }
+    }
+    let summary = super::finalize(out, &run, n_blocks, StopReason::Completed, None)?;
+    let provenance = serde_json::json!({
+        "merged_from": dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>(),
+        "blocks": n_blocks,
+        "elapsed_seconds": start.elapsed().as_secs_f64(),
+    });
+    run_output::write_provenance(out, &provenance)?;
+    Ok(RunOutcome {
+        out_dir: out.to_path_buf(),
+        replicates: run.key.replicates,
+        blocks_used: n_blocks,
+        blocks_computed: 0,
+        blocks_reused: n_blocks,
+        stop: StopReason::Completed,
+        summary: Some(summary),
+    })
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_slices() {
+        let s: Shard = "1/3".parse().unwrap();
+        assert_eq!(s, Shard { index: 1, count: 3 });
+        assert_eq!((0..7).filter(|&b| s.owns(b)).collect::<Vec<_>>(), vec![1, 4]);
+        assert!("3/3".parse::<Shard>().is_err());
+        assert!("1-3".parse::<Shard>().is_err());
+        assert!("0/0".parse::<Shard>().is_err());
+        assert_eq!(s.to_string(), "1/3");
+    }
+}
