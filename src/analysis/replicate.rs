@@ -117,7 +117,11 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
     let log_hr = s.os_log_hr();
     let no_effects = log_hr.iter().all(|&b| b == 0.0);
     let mut b = Builder { pairs: Vec::new(), choices: Vec::new() };
-    let mut items = Vec::new();
+    let events_hist = Some(HistogramSpec { lo: -0.5, hi: s.n as f64 + 0.5, bins: s.n as u32 + 1 });
+    let mut items = vec![Item::Events {
+        os: b.numeric("os_events", events_hist),
+        pfs: b.numeric("pfs_events", events_hist),
+    }];
     for e in &s.analysis.estimands {
         let name = e.name.as_str();
         match &e.kind {
@@ -401,6 +405,10 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 out.choices[*cut] = Choice::Value(e.cut_le);
             }
             Item::Screening(sc) => screening(sc, &data, cohort, s.analysis.alpha, &control, out),
+            Item::Events { os, pfs } => {
+                out.choices[*os] = Choice::Value(data.os.n_event() as f64);
+                out.choices[*pfs] = Choice::Value(data.pfs.n_event() as f64);
+            }
             Item::Table1 { tests } => {
                 let strata = cohort.stratum();
                 for &(j, categorical, pair) in tests {

@@ -112,6 +112,7 @@ pub struct Scenario {
     pub after_progression: Option<AfterProgression>,
     pub analysis: Analysis,
     pub calibration: Option<Calibration>,
+    pub report: Report,
     pub(crate) layout: Arc<Layout>,
 }
 
@@ -567,6 +568,39 @@ pub enum EstimandKind {
         endpoint: Endpoint,
         marker: usize,
     },
+}
+
+/// `[report]`: the companion null scenario and the paper's claims to assess.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Report {
+    /// Resolved relative to the scenario file.
+    pub null_scenario: Option<PathBuf>,
+    pub claims: Vec<Claim>,
+}
+
+/// How a claim is assessed: `Estimate` (bias and coverage of a point estimate), `Effect` (power of
+/// the test under the scenario, type-I error under the null scenario), `NoAssociation` (a reported
+/// absence of effect: the power that study had), `Cut` (how often the data-chosen cut-point equals
+/// the true one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimKind {
+    Estimate,
+    Effect,
+    NoAssociation,
+    Cut,
+    /// A difference that has no true effect behind it in any scenario (e.g. a treatment chosen by
+    /// prognosis): every rejection is a false positive produced by selection.
+    NoTrueEffect,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub claim: String,
+    pub kind: ClaimKind,
+    pub estimand: String,
+    pub method: Option<String>,
+    pub paper: Option<f64>,
+    pub proportion: Option<f64>,
 }
 
 /// `[calibration]`: what `survmc calibrate` may change and what it must match.

@@ -29,6 +29,31 @@ pub struct ScenarioSpec {
     pub after_progression: Option<AfterProgressionSpec>,
     pub analysis: Option<AnalysisSpec>,
     pub calibration: Option<CalibrationSpec>,
+    pub report: Option<ReportSpec>,
+}
+
+/// `[report]`: what the reliability report compares, claim by claim.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSpec {
+    /// A scenario without effects, run alongside for false-positive rates (path relative to this file).
+    pub null_scenario: Option<String>,
+    #[serde(default)]
+    pub claims: Vec<ClaimSpec>,
+}
+
+/// `[[report.claims]]`: one headline claim of the paper and the estimand that tests it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSpec {
+    pub claim: String,
+    pub kind: String,
+    pub estimand: String,
+    pub method: Option<String>,
+    /// The paper's figure, on the estimand's scale (log-HR for Cox estimands).
+    pub paper: Option<f64>,
+    /// For `kind = "no_association"`: the fraction of patients in the smaller group.
+    pub proportion: Option<f64>,
 }
 
 /// `[[strata]]`: a named subgroup with a fixed count or a probability.

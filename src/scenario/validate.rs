@@ -180,6 +180,7 @@ pub(super) fn validate(file: &Path, id: &str, spec: ScenarioSpec) -> Result<Scen
             .unwrap_or_default(),
     });
     let analysis = analysis(&c, seed, &names, spec.analysis.as_ref())?;
+    let report = report(&c, file, spec.report.as_ref())?;
 
     let mut scenario = Scenario {
         id: id.to_string(),
@@ -197,6 +198,7 @@ pub(super) fn validate(file: &Path, id: &str, spec: ScenarioSpec) -> Result<Scen
         after_progression,
         analysis,
         calibration: None,
+        report,
         layout,
     };
     if let Some(cal) = &spec.calibration {
@@ -1235,4 +1237,40 @@ fn param_slot<'a>(s: &'a mut Scenario, key: &ParamKey) -> Option<&'a mut f64> {
             _ => None,
         },
     }
+}
+
+fn report(c: &Ctx, file: &Path, r: Option<&ReportSpec>) -> Result<Report, ScenarioError> {
+    let Some(r) = r else { return Ok(Report::default()) };
+    let null_scenario = r.null_scenario.as_ref().map(|p| file.parent().unwrap_or(Path::new(".")).join(p));
+    let mut claims = Vec::new();
+    for (i, cl) in r.claims.iter().enumerate() {
+        let kind = match cl.kind.as_str() {
+            "estimate" => ClaimKind::Estimate,
+            "effect" => ClaimKind::Effect,
+            "no_association" => ClaimKind::NoAssociation,
+            "cut" => ClaimKind::Cut,
+            "no_true_effect" => ClaimKind::NoTrueEffect,
+            other => {
+                return Err(c.err(
+                    format!("report.claims[{i}].kind"),
+                    format!("\"{other}\""),
+                    "one of \"estimate\", \"effect\", \"no_association\", \"cut\", \"no_true_effect\"",
+                ));
+            }
+        };
+        claims.push(Claim {
+            claim: cl.claim.clone(),
+            kind,
+            estimand: cl.estimand.clone(),
+            method: cl.method.clone(),
+            paper: cl.paper,
+            proportion: match cl.proportion {
+                Some(p) if !(p > 0.0 && p < 1.0) => {
+                    return Err(c.err(format!("report.claims[{i}].proportion"), p, "a fraction in (0, 1)"));
+                }
+                p => p,
+            },
+        });
+    }
+    Ok(Report { null_scenario, claims })
 }
