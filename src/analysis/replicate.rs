@@ -93,6 +93,11 @@ enum Item {
     Table1 {
         tests: Vec<(usize, bool, usize)>,
     },
+    /// Number of OS and PFS events in the cohort (what every power formula needs).
+    Events {
+        os: usize,
+        pfs: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
