@@ -56,7 +56,8 @@ impl Dataset {
             bytes
         };
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(bytes);
-        let malformed = |line: u64, message: String| InputError::Malformed { file: file.clone(), line, message };
+        let malformed =
+            |line: u64, message: String| InputError::Malformed { file: file.clone(), line, message };
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| malformed(1, format!("cannot read the header row: {e}")))?
@@ -163,7 +164,12 @@ impl Dataset {
 
     /// An error about the cell of data row `row_idx` in `column`.
     pub fn bad_value(&self, row_idx: usize, column: &str, message: String) -> InputError {
-        InputError::BadValue { file: self.name.clone(), line: self.line(row_idx), column: column.into(), message }
+        InputError::BadValue {
+            file: self.name.clone(),
+            line: self.line(row_idx),
+            column: column.into(),
+            message,
+        }
     }
 }
 

@@ -12,7 +12,11 @@ use survmc::analysis::analyze::{AnalyzeError, AnalyzeSpec, analyze};
 use survmc::input::Dataset;
 
 #[derive(Parser)]
-#[command(name = "survmc", version, about = "Simulation and validation harness for small-sample survival studies")]
+#[command(
+    name = "survmc",
+    version,
+    about = "Simulation and validation harness for small-sample survival studies"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -90,17 +94,15 @@ fn main() -> ExitCode {
 }
 
 fn is_user_error(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.is::<UsageError>() || e.is::<AnalyzeError>() || e.is::<survmc::input::InputError>()
-    })
+    err.chain().any(|e| e.is::<UsageError>() || e.is::<AnalyzeError>() || e.is::<survmc::input::InputError>())
 }
 
 fn run_analyze(args: AnalyzeArgs) -> Result<()> {
     let mut ds = Dataset::read(&args.data)?;
     if let Some(filter) = &args.filter {
-        let (col, value) = filter
-            .split_once('=')
-            .ok_or_else(|| UsageError(format!("--where {filter}: expected COL=VALUE, e.g. --where cohort=1")))?;
+        let (col, value) = filter.split_once('=').ok_or_else(|| {
+            UsageError(format!("--where {filter}: expected COL=VALUE, e.g. --where cohort=1"))
+        })?;
         ds = ds.filter_equal(col, value, "--where")?;
     }
     let pair = |flag: &str, v: &Option<String>| -> Result<Option<(String, String)>> {
@@ -110,7 +112,10 @@ fn run_analyze(args: AnalyzeArgs) -> Result<()> {
                 Some((a, b)) if !a.is_empty() && !b.is_empty() && !b.contains(',') => {
                     Ok(Some((a.to_string(), b.to_string())))
                 }
-                _ => Err(UsageError(format!("{flag} {s}: expected two column names separated by a comma")).into()),
+                _ => {
+                    Err(UsageError(format!("{flag} {s}: expected two column names separated by a comma"))
+                        .into())
+                }
             },
         }
     };
@@ -129,7 +134,8 @@ fn run_analyze(args: AnalyzeArgs) -> Result<()> {
         return Err(UsageError(format!("--at/--tau: {t} is not a time >= 0")).into());
     }
     let value = analyze(&ds, &spec)?;
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
+    let format =
+        args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&value)?),
         Format::Table => print!("{}", survmc::report::table::render_analysis(&value)),

@@ -38,9 +38,31 @@ fn flags<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 fn json_output_of_a_reference_case_parses_and_has_every_block() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/data/ovarian.csv");
     let out = survmc(&[
-        "analyze", "--data", data.to_str().unwrap(), "--time", "time", "--event", "event", "--group", "rx",
-        "--marker", "age", "--cox", "age", "--cox", "age,rx", "--at", "365,730", "--tau", "1200", "--table",
-        "rx,ecog_ps", "--compare", "age,rx", "--format", "json",
+        "analyze",
+        "--data",
+        data.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "event",
+        "--group",
+        "rx",
+        "--marker",
+        "age",
+        "--cox",
+        "age",
+        "--cox",
+        "age,rx",
+        "--at",
+        "365,730",
+        "--tau",
+        "1200",
+        "--table",
+        "rx,ecog_ps",
+        "--compare",
+        "age,rx",
+        "--format",
+        "json",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -49,18 +71,31 @@ fn json_output_of_a_reference_case_parses_and_has_every_block() {
     }
     // two --cox sets x two tie methods, in R's order: all Efron fits, then all Breslow fits
     let fits = v["cox"].as_array().unwrap();
-    let summary: Vec<(usize, &str)> =
-        fits.iter().map(|f| (f["covariates"].as_array().unwrap().len(), f["ties"].as_str().unwrap())).collect();
+    let summary: Vec<(usize, &str)> = fits
+        .iter()
+        .map(|f| (f["covariates"].as_array().unwrap().len(), f["ties"].as_str().unwrap()))
+        .collect();
     assert_eq!(summary, vec![(1, "efron"), (2, "efron"), (1, "breslow"), (2, "breslow")]);
     let table = survmc(&[
-        "analyze", "--data", data.to_str().unwrap(), "--time", "time", "--event", "event", "--format", "table",
+        "analyze",
+        "--data",
+        data.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "event",
+        "--format",
+        "table",
     ]);
     assert!(String::from_utf8_lossy(&table.stdout).contains("All subjects: n = 26, events = 12"));
 }
 
 #[test]
 fn unknown_column_names_the_flag_and_lists_the_columns() {
-    check_rejected(&analyze_text(GOOD, &flags(&["--group", "grp"])), &["no column named 'grp'", "--group", "time, event, g"]);
+    check_rejected(
+        &analyze_text(GOOD, &flags(&["--group", "grp"])),
+        &["no column named 'grp'", "--group", "time, event, g"],
+    );
 }
 
 #[test]
@@ -86,12 +121,18 @@ fn empty_file_and_header_only_are_rejected() {
 
 #[test]
 fn ragged_rows_name_the_line() {
-    check_rejected(&analyze_text("time,event,g\n1,1,a\n2,0\n", &TE), &["line 3", "2 cells where the header has 3"]);
+    check_rejected(
+        &analyze_text("time,event,g\n1,1,a\n2,0\n", &TE),
+        &["line 3", "2 cells where the header has 3"],
+    );
 }
 
 #[test]
 fn one_group_only_for_logrank() {
-    check_rejected(&analyze_text("time,event,g\n1,1,a\n2,0,a\n", &flags(&["--group", "g"])), &["'g'", "only one value"]);
+    check_rejected(
+        &analyze_text("time,event,g\n1,1,a\n2,0,a\n", &flags(&["--group", "g"])),
+        &["'g'", "only one value"],
+    );
 }
 
 #[test]
@@ -116,7 +157,8 @@ fn malformed_flags_are_usage_errors() {
     check_rejected(&analyze_text(GOOD, &flags(&["--table", "g"])), &["--table g"]);
     check_rejected(&analyze_text(GOOD, &flags(&["--at", "-1"])), &["--at"]);
     check_rejected(&analyze_text(GOOD, &flags(&["--compare", "x,g,m"])), &["--compare"]);
-    check_rejected(&survmc(&["analyze", "--data", "/nonexistent/file.csv", "--time", "t", "--event", "e"]), &[
-        "/nonexistent/file.csv",
-    ]);
+    check_rejected(
+        &survmc(&["analyze", "--data", "/nonexistent/file.csv", "--time", "t", "--event", "e"]),
+        &["/nonexistent/file.csv"],
+    );
 }

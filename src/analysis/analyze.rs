@@ -150,13 +150,21 @@ fn survival_columns(ds: &Dataset, spec: &AnalyzeSpec) -> Result<SurvivalData, An
     let mut e = Vec::with_capacity(time.len());
     for i in 0..time.len() {
         let ti = time[i].ok_or_else(|| {
-            ds.bad_value(i, &spec.time, "empty; every row needs a follow-up time (remove the row or fill it in)".into())
+            ds.bad_value(
+                i,
+                &spec.time,
+                "empty; every row needs a follow-up time (remove the row or fill it in)".into(),
+            )
         })?;
         if ti < 0.0 {
             return Err(ds.bad_value(i, &spec.time, format!("{ti} is negative; times must be >= 0")).into());
         }
         let ei = event[i].ok_or_else(|| {
-            ds.bad_value(i, &spec.event, "empty; every row needs an event indicator (1 = event, 0 = censored)".into())
+            ds.bad_value(
+                i,
+                &spec.event,
+                "empty; every row needs an event indicator (1 = event, 0 = censored)".into(),
+            )
         })?;
         if ei != 0.0 && ei != 1.0 {
             let hint = if ei == 2.0 {
@@ -165,7 +173,11 @@ fn survival_columns(ds: &Dataset, spec: &AnalyzeSpec) -> Result<SurvivalData, An
                 ""
             };
             return Err(ds
-                .bad_value(i, &spec.event, format!("{ei} is not 0 or 1; expected 1 = event, 0 = censored{hint}"))
+                .bad_value(
+                    i,
+                    &spec.event,
+                    format!("{ei} is not 0 or 1; expected 1 = event, 0 = censored{hint}"),
+                )
                 .into());
         }
         t.push(ti);
@@ -188,7 +200,10 @@ fn cox_design(
     let rows: Vec<usize> = (0..surv.len()).filter(|&i| raw.iter().all(|col| col[i].is_some())).collect();
     let unsuitable = |message: String| AnalyzeError::Unsuitable { file: ds.name().to_string(), message };
     if rows.is_empty() {
-        return Err(unsuitable(format!("no row has every covariate of --cox {} present", covariates.join(","))));
+        return Err(unsuitable(format!(
+            "no row has every covariate of --cox {} present",
+            covariates.join(",")
+        )));
     }
     let data = surv.subset(&rows);
     if data.n_event() == 0 {
