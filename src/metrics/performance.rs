@@ -35,9 +35,9 @@
 //! stay flat in the number of replicates and mergeable. Two flat, deterministic tallies are kept
 //! for each view, and the summary reads becover off the first that applies (`becover_method`):
 //! ```text
-//! exact   sorted tables (offset, count) of the finite lower ends l_i - T and upper ends u_i - T,
-//!         while each side has at most EXACT_ENDS_CAP = 256 distinct values (dropped for good,
-//!         in block order, once either side exceeds it):
+//! exact   tables (offset, count) of the finite lower ends l_i - T and upper ends u_i - T, while
+//!         each side has at most EXACT_ENDS_CAP = 256 distinct values (compacted whenever a side
+//!         holds 384 entries; dropped for good, in block order, once a side exceeds the cap):
 //!         #{l_i <= c <= u_i} = #{l_i <= c} - #{u_i < c}          (exactly as with every interval)
 //! grid    centres g_j = origin + j h, j = 0..G-1, fixed before the run from a pilot (block 0:
 //!         its replicates are simulated once more, before any block, by every process, so every
@@ -67,7 +67,7 @@
 //! estimate with many atoms can be off by up to the mass of the atom nearest c (the exact tables
 //! are gone by then): `becover_method` says "grid" so a reader knows which it got.
 //!
-//! Memory and block files: per view at most 2 x 256 (offset, count) pairs and G <= 4001 counts
+//! Memory and block files: per view at most 2 x 384 (offset, count) pairs and G <= 4001 counts
 //! (201 when the pilot is well behaved), whatever the number of replicates.
 
 use serde::{Deserialize, Serialize};
@@ -167,8 +167,14 @@ pub const GRID_HALF_RANGE_SCALES: f64 = 2.5;
 /// Most grid centres.
 pub const GRID_MAX_CELLS: u32 = 4001;
 
-/// Exact tables of interval ends (offsets from the truth), sorted by value; emptied for good
-/// (`overflow`) once either side has more than [`EXACT_ENDS_CAP`] distinct values.
+/// Interval ends buffered before the exact tables are compacted (sorted, equal values merged).
+pub const EXACT_ENDS_BUFFER: usize = EXACT_ENDS_CAP + EXACT_ENDS_CAP / 2;
+
+/// Exact tables of interval ends (offsets from the truth) with their counts: appended as they
+/// come and compacted (sorted, equal values merged) whenever a side holds more than
+/// [`EXACT_ENDS_BUFFER`] entries; emptied for good (`overflow`) when a compaction leaves more
+/// than [`EXACT_ENDS_CAP`] distinct values. So each side holds at most 384 entries, and costs
+/// O(log) per push amortised. The order of entries is deterministic, their meaning is a multiset.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExactEnds {
     pub overflow: bool,
@@ -190,14 +196,14 @@ impl ExactEnds {
         if lo == f64::NEG_INFINITY {
             self.n_lower_neg_inf += 1;
         } else if lo.is_finite() {
-            insert_count(&mut self.lower, lo + 0.0, 1);
+            self.lower.push((lo + 0.0, 1));
         }
         if up == f64::NEG_INFINITY {
             self.n_upper_neg_inf += 1;
         } else if up.is_finite() {
-            insert_count(&mut self.upper, up + 0.0, 1);
+            self.upper.push((up + 0.0, 1));
         }
-        self.check_cap();
+        self.maybe_compact();
     }
 
     fn merge(&mut self, other: &ExactEnds) {
@@ -205,18 +211,22 @@ impl ExactEnds {
             *self = ExactEnds { overflow: true, ..ExactEnds::default() };
             return;
         }
-        for &(v, n) in &other.lower {
-            insert_count(&mut self.lower, v, n);
-        }
-        for &(v, n) in &other.upper {
-            insert_count(&mut self.upper, v, n);
-        }
+        self.lower.extend_from_slice(&other.lower);
+        self.upper.extend_from_slice(&other.upper);
         self.n_lower_neg_inf += other.n_lower_neg_inf;
         self.n_upper_neg_inf += other.n_upper_neg_inf;
-        self.check_cap();
+        self.maybe_compact();
     }
 
-    fn check_cap(&mut self) {
+    fn maybe_compact(&mut self) {
+        if self.lower.len() > EXACT_ENDS_BUFFER || self.upper.len() > EXACT_ENDS_BUFFER {
+            self.compact();
+        }
+    }
+
+    fn compact(&mut self) {
+        compact_table(&mut self.lower);
+        compact_table(&mut self.upper);
         if self.lower.len() > EXACT_ENDS_CAP || self.upper.len() > EXACT_ENDS_CAP {
             *self = ExactEnds { overflow: true, ..ExactEnds::default() };
         }
@@ -224,20 +234,25 @@ impl ExactEnds {
 
     /// Number of intervals containing the offset `c`.
     fn n_containing(&self, c: f64) -> u64 {
-        let below: u64 = self.lower.iter().take_while(|(l, _)| *l <= c).map(|(_, n)| n).sum::<u64>()
-            + self.n_lower_neg_inf;
+        let below: u64 =
+            self.lower.iter().filter(|(l, _)| *l <= c).map(|(_, n)| n).sum::<u64>() + self.n_lower_neg_inf;
         let above: u64 =
-            self.upper.iter().take_while(|(u, _)| *u < c).map(|(_, n)| n).sum::<u64>() + self.n_upper_neg_inf;
+            self.upper.iter().filter(|(u, _)| *u < c).map(|(_, n)| n).sum::<u64>() + self.n_upper_neg_inf;
         below.saturating_sub(above)
     }
 }
 
-/// Add `n` to the count of `v` in a table sorted by value.
-fn insert_count(table: &mut Vec<(f64, u64)>, v: f64, n: u64) {
-    match table.binary_search_by(|(x, _)| x.total_cmp(&v)) {
-        Ok(i) => table[i].1 += n,
-        Err(i) => table.insert(i, (v, n)),
-    }
+/// Sort by value and merge equal values.
+fn compact_table(table: &mut Vec<(f64, u64)>) {
+    table.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    table.dedup_by(|later, kept| {
+        if later.0 == kept.0 {
+            kept.1 += later.1;
+            true
+        } else {
+            false
+        }
+    });
 }
 
 /// Grid of candidate centres (offsets from the truth) for bias-eliminated coverage:
@@ -827,6 +842,7 @@ mod tests {
         for o in &obs {
             acc.push(Some(o), Some(0.5), 0.05);
         }
+        acc.all.ends.compact();
         assert_eq!(acc.all.ends.lower.len(), 11);
         let s = acc.summary(Some(0.5)).included;
         assert_eq!(s.becover_method, "exact");
@@ -840,14 +856,18 @@ mod tests {
             a.push(i as f64, i as f64 + 0.5);
             b.push(-(i as f64) - 1.0, 0.0);
         }
+        a.compact();
+        b.compact();
         assert!(!a.overflow && !b.overflow);
+        // 512 distinct lower ends: compacted on the merge (past the 384-entry buffer), over the cap.
         a.merge(&b);
         assert!(a.overflow && a.lower.is_empty());
         a.merge(&ExactEnds::default());
         assert!(a.overflow);
-        // Without a grid, past the cap, becover is undefined and says so.
+        // Without a grid, past the cap, becover is undefined and says so. (Up to 384 distinct
+        // ends stay exact until a compaction; the 385th triggers one.)
         let mut acc = PairAccumulator::default();
-        for i in 0..=EXACT_ENDS_CAP {
+        for i in 0..=EXACT_ENDS_BUFFER {
             acc.push(
                 Some(&Observation::estimate(i as f64).with_interval(i as f64 - 1.0, i as f64 + 1.0)),
                 None,
