@@ -101,7 +101,9 @@ impl Factor {
                 labels.push(v.as_ref().to_string());
             }
         }
-        let numeric: Option<Vec<f64>> = labels.iter().map(|l| l.trim().parse::<f64>().ok()).collect();
+        // only finite numbers sort numerically ("nan" or "inf" labels make the factor textual)
+        let numeric: Option<Vec<f64>> =
+            labels.iter().map(|l| l.trim().parse::<f64>().ok().filter(|x| x.is_finite())).collect();
         match numeric {
             Some(x) => {
                 let mut idx: Vec<usize> = (0..labels.len()).collect();

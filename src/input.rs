@@ -67,6 +67,7 @@ impl Dataset {
         check_headers(&headers).map_err(|m| malformed(1, m))?;
         let mut rows = Vec::new();
         let mut lines = Vec::new();
+        let mut spans_lines = false;
         for record in reader.records() {
             let record = record.map_err(|e| {
                 let line = e.position().map_or(0, |p| p.line());
@@ -80,10 +81,22 @@ impl Dataset {
                 malformed(line, message)
             })?;
             lines.push(record.position().map_or(0, |p| p.line()));
+            spans_lines = record.iter().any(|c| c.contains('\n'));
             rows.push(record.iter().map(|c| c.trim().to_string()).collect());
         }
         if rows.is_empty() {
             return Err(InputError::Empty { file });
+        }
+        // The csv crate reads an unclosed quote to the end of the file as one cell, silently
+        // dropping the rows after it: refuse a last row whose cell spans lines when the quotes
+        // do not pair up.
+        if spans_lines && bytes.iter().filter(|&&b| b == b'"').count() % 2 == 1 {
+            return Err(malformed(
+                lines[lines.len() - 1],
+                "a quoted cell is never closed: the rest of the file would be read as one cell; \
+                 close the '\"' or remove it"
+                    .to_string(),
+            ));
         }
         Ok(Dataset { name: file, headers, rows, lines })
     }
@@ -231,6 +244,9 @@ mod tests {
         assert!(e.contains("no column named 'tme'") && e.contains("--time"), "{e}");
         assert!(matches!(read(""), Err(InputError::Empty { .. })));
         assert!(matches!(read("time,event\n"), Err(InputError::Empty { .. })));
+        let e = read("t,e\n1,\"0\n2,1\n3,0\n").unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("never closed"), "{e}");
+        assert!(read("t,e\n1,\"a\nb\"\n").is_ok());
         let e = read("t\nNaN\n").unwrap().numeric("t", "--time").unwrap_err().to_string();
         assert!(e.contains("'NaN' is not a finite number"), "{e}");
     }

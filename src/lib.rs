@@ -5,9 +5,12 @@
 //! (JSON, CSV, Markdown). `input` reads users' CSV files. Nothing imports upward.
 
 pub mod analysis;
+pub mod cohort;
 pub mod data;
 pub mod engine;
 pub mod estimators;
 pub mod input;
 pub mod metrics;
 pub mod report;
+pub mod scenario;
+pub mod study;

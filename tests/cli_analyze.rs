@@ -155,7 +155,7 @@ fn marker_with_one_value() {
 #[test]
 fn malformed_flags_are_usage_errors() {
     check_rejected(&analyze_text(GOOD, &flags(&["--table", "g"])), &["--table g"]);
-    check_rejected(&analyze_text(GOOD, &flags(&["--at", "-1"])), &["--at"]);
+    check_rejected(&analyze_text(GOOD, &flags(&["--at=-1"])), &["--at"]);
     check_rejected(&analyze_text(GOOD, &flags(&["--compare", "x,g,m"])), &["--compare"]);
     check_rejected(
         &survmc(&["analyze", "--data", "/nonexistent/file.csv", "--time", "t", "--event", "e"]),

@@ -93,8 +93,17 @@ fn cox_differences(e: &Value, a: &Value) -> Vec<String> {
     if a["monotone_likelihood"] != Value::Bool(true) {
         d.push(format!(".monotone_likelihood: R warned {}, survmc did not flag it", e["warnings"]));
     }
-    for key in ["covariates", "ties", "n", "n_event", "loglik_null", "score_chisq", "score_p", "concordance"]
-    {
+    for key in [
+        "covariates",
+        "ties",
+        "n",
+        "n_event",
+        "loglik_null",
+        "score_chisq",
+        "score_p",
+        "concordance",
+        "warnings",
+    ] {
         d.extend(differences(&e[key], &a[key], TOL, &[]).into_iter().map(|x| format!(".{key}{x}")));
     }
     d

@@ -17,6 +17,7 @@
 //! Newton iteration is one O(n p^2) sweep.
 
 mod concordance;
+pub mod firth;
 mod ldl;
 mod likelihood;
 mod newton;
@@ -206,17 +207,34 @@ pub fn fit<C: AsRef<[f64]>>(
         if c.iter().all(|&v| v == 0.0 || v == 1.0 || v == -1.0) {
             continue;
         }
+        // R's order of operations (a plain sum), unless values near f64::MAX overflow it: then a
+        // running mean and a deviation sum taken relative to the largest deviation.
         let mut mean = 0.0;
         for pos in 0..n {
             mean += x[pos * p + k];
         }
         mean /= n as f64;
+        if !mean.is_finite() {
+            mean = 0.0;
+            for pos in 0..n {
+                mean += (x[pos * p + k] - mean) / (pos + 1) as f64;
+            }
+        }
         let mut abs_dev = 0.0;
+        let mut max_dev: f64 = 0.0;
         for pos in 0..n {
             x[pos * p + k] -= mean;
             abs_dev += x[pos * p + k].abs();
+            max_dev = max_dev.max(x[pos * p + k].abs());
         }
-        let s = if abs_dev > 0.0 { n as f64 / abs_dev } else { 1.0 };
+        let s = if abs_dev.is_finite() && abs_dev > 0.0 {
+            n as f64 / abs_dev
+        } else if max_dev.is_finite() && max_dev > 0.0 {
+            let relative: f64 = (0..n).map(|pos| x[pos * p + k].abs() / max_dev).sum();
+            (n as f64 / relative) / max_dev
+        } else {
+            1.0
+        };
         for pos in 0..n {
             x[pos * p + k] *= s;
         }
@@ -262,8 +280,10 @@ pub fn fit<C: AsRef<[f64]>>(
             if monotone.iter().any(|&m| m) {
                 let which: Vec<String> =
                     (0..p).filter(|&k| monotone[k]).map(|k| (k + 1).to_string()).collect();
+                // R's exact words: `paste("Loglik converged before variable ", vars, "; ...")`
+                // joins with spaces, hence the doubled space and the space before ';'.
                 warnings.push(format!(
-                    "Loglik converged before variable {}; coefficient may be infinite.",
+                    "Loglik converged before variable  {} ; coefficient may be infinite. ",
                     which.join(",")
                 ));
                 termination = Termination::MonotoneLikelihood;

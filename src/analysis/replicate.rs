@@ -1,0 +1,651 @@
+//! What one synthetic cohort is put through: the estimands of a scenario's `[analysis]`, the paper's
+//! screening of univariate Cox models, and its Table 1 comparisons.
+//!
+//! ```text
+//! plan(scenario, truth)                -> Plan: the engine's schema (estimand x method pairs, choices)
+//! evaluate(plan, scenario, cohort, ws) -> one Replicate aligned with the schema
+//! ```
+//! Each estimand kind maps to fixed methods:
+//! - `km_surv`: S(t) by Kaplan–Meier with Greenwood SE; one pair per `conf.type` (log, the R
+//!   default; log-log, SAS/Stata; plain, SPSS). A choice records whether fewer than 5 patients were
+//!   still at risk at t (the estimate then rests on a handful of patients).
+//! - `rmst`: restricted mean (to tau, or to the last observed time) with R's SE and a Wald interval.
+//! - `cox_hr`: log-HR by Cox (Efron ties, R's control) with Wald SE, interval and p; the same estimate
+//!   kept only when significant (`cox_wald_if_significant`: the winner's curse); Firth's penalised Cox
+//!   with profile-likelihood interval. Complete cases per model, as the paper did.
+//! - `logrank`: chi-square and p of the log-rank test.
+//! - `youden_cut`: ROC of the marker for death observed during follow-up (the paper's ROC): AUC with
+//!   DeLong SE and CI; the apparent sensitivity and specificity at the chosen cut; the chosen cut.
+//! - `maxstat`: the maximally selected log-rank statistic with a naive p (as if the cut were fixed in
+//!   advance: 2 (1 - Phi(|z|))) and the Lausen–Schumacher corrected p-values.
+//!
+//! Degenerate fits are flagged (`DegenerateKind`), never dropped here: the metrics report every
+//! measure with and without them.
+//!
+//! Truth: S(t) and RMST are the scenario's marginal values; the univariate Cox log-HR is the
+//! large-sample limit of the univariate fit (not the conditional effect: Cox models are not
+//! collapsible); an adjusted log-HR's truth is the conditional effect when the model contains every
+//! covariate with an effect, and undefined otherwise.
+
+use crate::cohort::{Cohort, Truth};
+use crate::data::{Factor, SurvivalData};
+use crate::engine::{ChoiceSpec, PairSpec, Replicate, Schema};
+use crate::estimators::cox::{self, CoxControl, CoxData, CoxFit, Termination, Ties};
+use crate::estimators::km::{self, ConfType};
+use crate::estimators::{logrank, mann_whitney, maxstat, roc, tables};
+use crate::metrics::{Choice, ChoiceKind, DegenerateKind, HistogramSpec, Measure, Observation};
+use crate::scenario::{ColumnKind, Endpoint, EstimandKind, GroupBy, Scenario};
+
+/// 97.5% quantile of the standard normal (R: `qnorm(0.975)`).
+const Z_975: f64 = km::Z_95;
+const NO_YES: [&str; 2] = ["no", "yes"];
+
+/// The compiled analysis of a scenario: what to compute, and where each result goes in the schema.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub schema: Schema,
+    items: Vec<Item>,
+}
+
+#[derive(Debug, Clone)]
+enum Item {
+    KmSurv {
+        endpoint: Endpoint,
+        at: f64,
+        pairs: [usize; 3],
+        few_at_risk: usize,
+    },
+    Rmst {
+        endpoint: Endpoint,
+        tau: Option<f64>,
+        pair: usize,
+    },
+    CoxHr {
+        endpoint: Endpoint,
+        columns: Vec<usize>,
+        wald: usize,
+        if_significant: usize,
+        firth: usize,
+    },
+    Logrank {
+        endpoint: Endpoint,
+        by: GroupBy,
+        pair: usize,
+    },
+    Youden {
+        marker: usize,
+        true_cut: Option<f64>,
+        auc: usize,
+        sens: usize,
+        spec: usize,
+        cut: usize,
+        vs_truth: usize,
+    },
+    Maxstat {
+        endpoint: Endpoint,
+        marker: usize,
+        naive: usize,
+        lau92: usize,
+        lau94: usize,
+        cut: usize,
+    },
+    Screening(Box<ScreeningItem>),
+    Table1 {
+        tests: Vec<(usize, bool, usize)>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct ScreeningItem {
+    columns: Vec<usize>,
+    /// True conditional effect on OS is zero: a selection of this column is a false positive.
+    null_effect: Vec<bool>,
+    alpha: f64,
+    univariate: Vec<usize>,
+    selected: Vec<usize>,
+    /// Multivariate estimate of each column with a true effect, when it was selected.
+    multivariate: Vec<(usize, usize)>,
+    n_selected: usize,
+    n_false: usize,
+    any_false: usize,
+    false_independent: usize,
+}
+
+/// Builds the schema and the plan. `truth` supplies the true values.
+pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
+    let names = s.column_names();
+    let log_hr = s.os_log_hr();
+    let no_effects = log_hr.iter().all(|&b| b == 0.0);
+    let mut b = Builder { pairs: Vec::new(), choices: Vec::new() };
+    let mut items = Vec::new();
+    for e in &s.analysis.estimands {
+        let name = e.name.as_str();
+        match &e.kind {
+            EstimandKind::KmSurv { endpoint, at } => {
+                let t = marginal_truth(truth, *endpoint)
+                    .and_then(|m| m.times.iter().position(|x| (x - at).abs() < 1e-9).map(|i| m.surv[i]));
+                let primary = vec![Measure::Bias, Measure::Cover];
+                let pairs = [
+                    b.pair(name, "km_log", t, primary.clone()),
+                    b.pair(name, "km_loglog", t, primary.clone()),
+                    b.pair(name, "km_plain", t, primary),
+                ];
+                let few_at_risk = b.categorical(&format!("{name}_fewer_than_5_at_risk"), &NO_YES);
+                items.push(Item::KmSurv { endpoint: *endpoint, at: *at, pairs, few_at_risk });
+            }
+            EstimandKind::Rmst { endpoint, tau } => {
+                let t = match (marginal_truth(truth, *endpoint), tau) {
+                    (Some(m), Some(tau)) if (m.tau - tau).abs() < 1e-9 => Some(m.rmst),
+                    _ => None,
+                };
+                let pair = b.pair(name, "km", t, vec![Measure::Bias, Measure::Cover]);
+                items.push(Item::Rmst { endpoint: *endpoint, tau: *tau, pair });
+            }
+            EstimandKind::CoxHr { endpoint, covariate, adjust } => {
+                let t = if *endpoint != Endpoint::Os {
+                    None
+                } else if no_effects {
+                    Some(0.0)
+                } else if adjust.is_empty() {
+                    truth
+                        .univariate_cox
+                        .iter()
+                        .find(|u| u.covariate == names[*covariate] && u.endpoint == "os")
+                        .map(|u| u.log_hr)
+                } else {
+                    let in_model = |j: usize| j == *covariate || adjust.contains(&j);
+                    let all_effects_in = (0..log_hr.len()).all(|j| log_hr[j] == 0.0 || in_model(j));
+                    all_effects_in.then_some(log_hr[*covariate])
+                };
+                let mut columns = vec![*covariate];
+                columns.extend(adjust);
+                let wald = b.pair(name, "cox_wald", t, vec![Measure::Bias, Measure::Cover, Measure::Power]);
+                let if_significant = b.pair(name, "cox_wald_if_significant", t, Vec::new());
+                let firth = b.pair(name, "firth_profile", t, vec![Measure::Bias, Measure::Cover]);
+                items.push(Item::CoxHr { endpoint: *endpoint, columns, wald, if_significant, firth });
+            }
+            EstimandKind::Logrank { endpoint, by } => {
+                let pair = b.pair(name, "logrank", None, vec![Measure::Power]);
+                items.push(Item::Logrank { endpoint: *endpoint, by: *by, pair });
+            }
+            EstimandKind::YoudenCut { marker } => {
+                let rt = truth.roc.iter().find(|r| r.marker == names[*marker]);
+                let auc =
+                    b.pair(&format!("{name}_auc"), "roc_delong", rt.map(|r| r.auc), vec![Measure::Bias]);
+                let sens =
+                    b.pair(&format!("{name}_sensitivity"), "apparent", rt.map(|r| r.sensitivity), vec![]);
+                let spec =
+                    b.pair(&format!("{name}_specificity"), "apparent", rt.map(|r| r.specificity), vec![]);
+                let cut = b.numeric(name, Some(HistogramSpec { lo: 0.0, hi: 60.0, bins: 60 }));
+                let vs_truth = b.categorical(
+                    &format!("{name}_vs_true_cut"),
+                    &["below", "equal", "above", "reversed_direction", "none"],
+                );
+                items.push(Item::Youden {
+                    marker: *marker,
+                    true_cut: rt.map(|r| r.youden_cut),
+                    auc,
+                    sens,
+                    spec,
+                    cut,
+                    vs_truth,
+                });
+            }
+            EstimandKind::Maxstat { endpoint, marker } => {
+                let naive = b.pair(name, "naive_fixed_cut", None, vec![Measure::Power]);
+                let lau92 = b.pair(name, "lau92", None, vec![Measure::Power]);
+                let lau94 = b.pair(name, "lau94", None, vec![Measure::Power]);
+                let cut =
+                    b.numeric(&format!("{name}_cut"), Some(HistogramSpec { lo: 0.0, hi: 60.0, bins: 60 }));
+                items.push(Item::Maxstat { endpoint: *endpoint, marker: *marker, naive, lau92, lau94, cut });
+            }
+        }
+    }
+    if let Some(sc) = &s.analysis.screening {
+        let null_effect: Vec<bool> = sc.columns.iter().map(|&j| log_hr[j] == 0.0).collect();
+        let truth_of = |_: usize| if no_effects { Some(0.0) } else { None };
+        let univariate = sc
+            .columns
+            .iter()
+            .map(|&j| {
+                b.pair(&format!("univariate_{}", names[j]), "cox_wald", truth_of(j), vec![Measure::Power])
+            })
+            .collect();
+        let selected =
+            sc.columns.iter().map(|&j| b.categorical(&format!("selected_{}", names[j]), &NO_YES)).collect();
+        let multivariate = sc
+            .columns
+            .iter()
+            .filter(|&&j| log_hr[j] != 0.0)
+            .map(|&j| {
+                let pair = b.pair(
+                    &format!("multivariate_{}", names[j]),
+                    "cox_wald_if_selected",
+                    Some(log_hr[j]),
+                    Vec::new(),
+                );
+                (j, pair)
+            })
+            .collect();
+        let k = sc.columns.len() as f64;
+        let n_selected = b.numeric(
+            "screening_n_selected",
+            Some(HistogramSpec { lo: -0.5, hi: k + 0.5, bins: sc.columns.len() as u32 + 1 }),
+        );
+        let n_false = b.numeric(
+            "screening_n_false_positive",
+            Some(HistogramSpec { lo: -0.5, hi: k + 0.5, bins: sc.columns.len() as u32 + 1 }),
+        );
+        let any_false = b.categorical("screening_any_false_positive", &NO_YES);
+        let false_independent = b.categorical("screening_false_independent_factor", &NO_YES);
+        items.push(Item::Screening(Box::new(ScreeningItem {
+            columns: sc.columns.clone(),
+            null_effect,
+            alpha: sc.alpha,
+            univariate,
+            selected,
+            multivariate,
+            n_selected,
+            n_false,
+            any_false,
+            false_independent,
+        })));
+    }
+    if s.analysis.table1 && s.strata.names.len() >= 2 {
+        let mut tests = Vec::new();
+        for c in &s.covariates {
+            let Some(j) = s.column_index(&c.name) else { continue };
+            let categorical = !matches!(s.column_kind(j), ColumnKind::Continuous);
+            let method = if categorical { "fisher" } else { "mann_whitney" };
+            tests.push((j, categorical, b.pair(&format!("table1_{}", c.name), method, None, Vec::new())));
+        }
+        items.push(Item::Table1 { tests });
+    }
+    Plan { schema: Schema { alpha: s.analysis.alpha, pairs: b.pairs, choices: b.choices }, items }
+}
+
+struct Builder {
+    pairs: Vec<PairSpec>,
+    choices: Vec<ChoiceSpec>,
+}
+
+impl Builder {
+    fn pair(&mut self, estimand: &str, method: &str, truth: Option<f64>, primary: Vec<Measure>) -> usize {
+        // a measure that needs the truth cannot be primary without one
+        let primary = primary.into_iter().filter(|m| truth.is_some() || *m == Measure::Power).collect();
+        self.pairs.push(PairSpec { estimand: estimand.into(), method: method.into(), truth, primary });
+        self.pairs.len() - 1
+    }
+
+    fn categorical(&mut self, name: &str, labels: &[&str]) -> usize {
+        let labels = labels.iter().map(|l| l.to_string()).collect();
+        self.choices.push(ChoiceSpec { name: name.into(), kind: ChoiceKind::Categorical { labels } });
+        self.choices.len() - 1
+    }
+
+    fn numeric(&mut self, name: &str, histogram: Option<HistogramSpec>) -> usize {
+        self.choices.push(ChoiceSpec { name: name.into(), kind: ChoiceKind::Numeric { histogram } });
+        self.choices.len() - 1
+    }
+}
+
+fn marginal_truth(truth: &Truth, endpoint: Endpoint) -> Option<&crate::cohort::MarginalTruth> {
+    match endpoint {
+        Endpoint::Os => Some(&truth.os),
+        Endpoint::Pfs => Some(&truth.pfs),
+        Endpoint::FromProgression => None,
+    }
+}
+
+/// Analyses one cohort into `out` (cleared by the caller and sized by `plan.schema`).
+pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate) {
+    let data = Endpoints::new(cohort);
+    let control = CoxControl::r_defaults();
+    for item in &plan.items {
+        match item {
+            Item::KmSurv { endpoint, at, pairs, few_at_risk } => {
+                let Some(d) = data.get(*endpoint) else { continue };
+                let fit = km::fit(d);
+                let sa = fit.surv_at(*at);
+                for (conf, &pair) in [ConfType::Log, ConfType::LogLog, ConfType::Plain].iter().zip(pairs) {
+                    let mut o = Observation::estimate(sa.surv);
+                    if let Some(se) = sa.se_surv {
+                        o = o.with_se(se);
+                    }
+                    let ci = sa.ci(*conf);
+                    o = match (ci.lower, ci.upper) {
+                        (Some(l), Some(u)) => o.with_interval(l, u),
+                        // R gives no interval (S = 0, or S = 1 under log-log): a degenerate point
+                        _ => o.with_interval(sa.surv, sa.surv).with_flag(DegenerateKind::Other),
+                    };
+                    out.observations[pair] = Some(o);
+                }
+                out.choices[*few_at_risk] = Choice::Category(u32::from(fit.n_risk_at(*at) < 5));
+            }
+            Item::Rmst { endpoint, tau, pair } => {
+                let Some(d) = data.get(*endpoint) else { continue };
+                let fit = km::fit(d);
+                let r = match tau {
+                    Some(t) => fit.rmean_to(*t),
+                    None => Some(fit.rmean_last()),
+                };
+                if let Some(r) = r {
+                    out.observations[*pair] = Some(
+                        Observation::estimate(r.rmean)
+                            .with_se(r.se)
+                            .with_interval(r.rmean - Z_975 * r.se, r.rmean + Z_975 * r.se),
+                    );
+                }
+            }
+            Item::CoxHr { endpoint, columns, wald, if_significant, firth } => {
+                let Some(d) = data.get(*endpoint) else { continue };
+                let rows = data.rows(*endpoint, d.len());
+                let Some((cd, x)) = complete_cases(d, &rows, cohort, columns) else { continue };
+                out.observations[*firth] = firth_observation(&cd, &x);
+                let Ok(fit) = cox::fit(&cd, &x, Ties::Efron, &control) else { continue };
+                let o = cox_observation(&fit, 0);
+                if o.p_value.is_some_and(|p| p < s.analysis.alpha) {
+                    out.observations[*if_significant] = Some(o);
+                }
+                out.observations[*wald] = Some(o);
+            }
+            Item::Logrank { endpoint, by, pair } => {
+                out.observations[*pair] = logrank_observation(&data, cohort, *endpoint, *by);
+            }
+            Item::Youden { marker, true_cut, auc, sens, spec, cut, vs_truth } => {
+                let (x, rows) = present(cohort.column(*marker));
+                let events: Vec<bool> = rows.iter().map(|&i| cohort.os_event()[i]).collect();
+                let Ok(fit) = roc::fit(&x, &events) else { continue };
+                let (Some(a), Some(se), Some((l, u))) = (fit.auc, fit.auc_se, fit.auc_ci) else {
+                    out.choices[*vs_truth] = Choice::Category(4);
+                    continue;
+                };
+                out.observations[*auc] = Some(Observation::estimate(a).with_se(se).with_interval(l, u));
+                let Some(best) = fit.youden.first() else {
+                    out.choices[*vs_truth] = Choice::Category(4);
+                    continue;
+                };
+                out.observations[*sens] = Some(Observation::estimate(best.sensitivity));
+                out.observations[*spec] = Some(Observation::estimate(best.specificity));
+                if best.cut.is_finite() {
+                    out.choices[*cut] = Choice::Value(best.cut);
+                }
+                let category = if fit.direction != roc::Direction::Less {
+                    3
+                } else {
+                    match true_cut {
+                        Some(t) if best.cut < *t => 0,
+                        Some(t) if best.cut == *t => 1,
+                        Some(_) => 2,
+                        None => 4,
+                    }
+                };
+                out.choices[*vs_truth] = Choice::Category(category);
+            }
+            Item::Maxstat { endpoint, marker, naive, lau92, lau94, cut } => {
+                let Some(d) = data.get(*endpoint) else { continue };
+                let cohort_rows = data.rows(*endpoint, d.len());
+                let col = cohort.column(*marker);
+                let keep: Vec<usize> = (0..d.len()).filter(|&k| col[cohort_rows[k]].is_some()).collect();
+                let x: Vec<f64> = keep.iter().filter_map(|&k| col[cohort_rows[k]]).collect();
+                let sub = d.subset(&keep);
+                let Ok(fit) = maxstat::fit(&sub, &x, &maxstat::MaxstatControl::r_defaults()) else {
+                    continue;
+                };
+                let Some(e) = fit.estimate else { continue };
+                let z = e.statistic.abs();
+                let naive_p = 2.0 * normal_sf(z);
+                out.observations[*naive] = Some(Observation::estimate(z).with_p_value(naive_p));
+                out.observations[*lau92] = Some(Observation::estimate(z).with_p_value(e.p_lau92.min(1.0)));
+                out.observations[*lau94] = Some(Observation::estimate(z).with_p_value(e.p_lau94.min(1.0)));
+                out.choices[*cut] = Choice::Value(e.cut_le);
+            }
+            Item::Screening(sc) => screening(sc, &data, cohort, s.analysis.alpha, &control, out),
+            Item::Table1 { tests } => {
+                let strata = cohort.stratum();
+                for &(j, categorical, pair) in tests {
+                    let (x, rows) = present(cohort.column(j));
+                    let p = if categorical {
+                        let a = Factor::from_labels(
+                            &rows.iter().map(|&i| strata[i].to_string()).collect::<Vec<_>>(),
+                        );
+                        let b = Factor::from_labels(&x.iter().map(|v| v.to_string()).collect::<Vec<_>>());
+                        tables::ContingencyTable::from_factors(&a, &b)
+                            .ok()
+                            .and_then(|t| tables::fisher_exact(&t).p)
+                    } else {
+                        let g0: Vec<f64> =
+                            rows.iter().zip(&x).filter(|(i, _)| strata[**i] == 0).map(|(_, v)| *v).collect();
+                        let g1: Vec<f64> =
+                            rows.iter().zip(&x).filter(|(i, _)| strata[**i] != 0).map(|(_, v)| *v).collect();
+                        mann_whitney::rank_sum_test(&g0, &g1).p_default
+                    };
+                    out.observations[pair] = p.map(|p| Observation::estimate(p).with_p_value(p));
+                }
+            }
+        }
+    }
+}
+
+fn screening(
+    sc: &ScreeningItem,
+    data: &Endpoints,
+    cohort: &Cohort,
+    _alpha: f64,
+    control: &CoxControl,
+    out: &mut Replicate,
+) {
+    let mut chosen = Vec::new();
+    for (k, &j) in sc.columns.iter().enumerate() {
+        let fit = cox_complete_cases(&data.os, &data.os_rows, cohort, &[j], control);
+        let o = fit.as_ref().map(|f| cox_observation(f, 0));
+        let significant = o.is_some_and(|o| o.p_value.is_some_and(|p| p < sc.alpha));
+        out.observations[sc.univariate[k]] = o;
+        out.choices[sc.selected[k]] = Choice::Category(u32::from(significant));
+        if significant {
+            chosen.push(j);
+        }
+    }
+    let n_false =
+        sc.columns.iter().zip(&sc.null_effect).filter(|(j, null)| **null && chosen.contains(j)).count();
+    out.choices[sc.n_selected] = Choice::Value(chosen.len() as f64);
+    out.choices[sc.n_false] = Choice::Value(n_false as f64);
+    out.choices[sc.any_false] = Choice::Category(u32::from(n_false > 0));
+    let mut false_independent = false;
+    if !chosen.is_empty() {
+        if let Some(fit) = cox_complete_cases(&data.os, &data.os_rows, cohort, &chosen, control) {
+            for (m, &j) in chosen.iter().enumerate() {
+                let o = cox_observation(&fit, m);
+                let k = sc.columns.iter().position(|&c| c == j).unwrap_or(0);
+                if sc.null_effect[k] && o.p_value.is_some_and(|p| p < sc.alpha) {
+                    false_independent = true;
+                }
+                if let Some(&(_, pair)) = sc.multivariate.iter().find(|(c, _)| *c == j) {
+                    out.observations[pair] = Some(o);
+                }
+            }
+        }
+    }
+    out.choices[sc.false_independent] = Choice::Category(u32::from(false_independent));
+}
+
+/// The survival outcomes of one cohort.
+struct Endpoints {
+    os: SurvivalData,
+    /// 0..n: OS and PFS subjects are the cohort's rows.
+    os_rows: Vec<usize>,
+    pfs: SurvivalData,
+    /// Time from progression to death, among patients with an observed progression (None if none).
+    from_progression: Option<(SurvivalData, Vec<usize>)>,
+}
+
+impl Endpoints {
+    fn new(c: &Cohort) -> Endpoints {
+        let rows: Vec<usize> = (0..c.len()).filter(|&i| c.time_from_progression()[i].is_some()).collect();
+        let from_progression = if rows.is_empty() {
+            None
+        } else {
+            let t = rows.iter().filter_map(|&i| c.time_from_progression()[i]).collect();
+            let e = rows.iter().map(|&i| c.os_event()[i]).collect();
+            SurvivalData::new(t, e).ok().map(|d| (d, rows))
+        };
+        Endpoints { os: c.os_data(), os_rows: (0..c.len()).collect(), pfs: c.pfs_data(), from_progression }
+    }
+
+    fn get(&self, e: Endpoint) -> Option<&SurvivalData> {
+        match e {
+            Endpoint::Os => Some(&self.os),
+            Endpoint::Pfs => Some(&self.pfs),
+            Endpoint::FromProgression => self.from_progression.as_ref().map(|(d, _)| d),
+        }
+    }
+
+    /// Cohort row of each subject of endpoint `e`'s data.
+    fn rows(&self, e: Endpoint, n: usize) -> Vec<usize> {
+        match (e, &self.from_progression) {
+            (Endpoint::FromProgression, Some((_, rows))) => rows.clone(),
+            _ => (0..n).collect(),
+        }
+    }
+}
+
+/// Cox fit on the complete cases of `columns`; `cohort_rows[k]` is the cohort row of subject k of `d`.
+/// None when no fit is possible (no rows, no events, a constant column): those replicates are
+/// missing for that estimand.
+fn cox_complete_cases(
+    d: &SurvivalData,
+    cohort_rows: &[usize],
+    cohort: &Cohort,
+    columns: &[usize],
+    control: &CoxControl,
+) -> Option<CoxFit> {
+    let (cd, x) = complete_cases(d, cohort_rows, cohort, columns)?;
+    cox::fit(&cd, &x, Ties::Efron, control).ok()
+}
+
+/// Firth's penalised Cox (Breslow ties, as coxphf) on the first column: estimate, Wald SE, profile
+/// penalised-likelihood interval and LR p. Flagged `Other` when a profile bound is not found.
+fn firth_observation(cd: &CoxData, x: &[Vec<f64>]) -> Option<Observation> {
+    use cox::firth::{self, FirthControl, FirthTermination};
+    let fit = firth::fit(cd, x, &FirthControl::coxphf_defaults()).ok()?;
+    let mut o = Observation::estimate(fit.coef[0]);
+    if fit.se[0].is_finite() {
+        o = o.with_se(fit.se[0]);
+    }
+    match (fit.ci_lower[0].value(), fit.ci_upper[0].value()) {
+        (Some(l), Some(u)) => o = o.with_interval(l, u),
+        _ => o = o.with_flag(DegenerateKind::Other),
+    }
+    if let Some(p) = fit.lr_test[0].p() {
+        o = o.with_p_value(p);
+    }
+    match fit.termination {
+        FirthTermination::Converged => Some(o),
+        FirthTermination::MaxIterations => Some(o.with_flag(DegenerateKind::NonConvergence)),
+        FirthTermination::Singular => Some(o.with_flag(DegenerateKind::Other)),
+    }
+}
+
+/// The complete cases of `columns` as prepared Cox data and covariate columns; None when there are
+/// no rows, no events or a constant column.
+fn complete_cases(
+    d: &SurvivalData,
+    cohort_rows: &[usize],
+    cohort: &Cohort,
+    columns: &[usize],
+) -> Option<(CoxData, Vec<Vec<f64>>)> {
+    let present = |k: usize| columns.iter().all(|&j| cohort.column(j)[cohort_rows[k]].is_some());
+    let keep: Vec<usize> = (0..d.len()).filter(|&k| present(k)).collect();
+    if keep.is_empty() {
+        return None;
+    }
+    let sub = d.subset(&keep);
+    if sub.n_event() == 0 {
+        return None;
+    }
+    let x: Vec<Vec<f64>> = columns
+        .iter()
+        .map(|&j| keep.iter().map(|&k| cohort.column(j)[cohort_rows[k]].unwrap_or(0.0)).collect())
+        .collect();
+    if x.iter().any(|col| col.iter().all(|&v| v == col[0])) {
+        return None;
+    }
+    Some((CoxData::new(&sub), x))
+}
+
+/// Coefficient `k` of a Cox fit on the log-HR scale, Wald SE, interval and p, with its flags.
+fn cox_observation(fit: &CoxFit, k: usize) -> Observation {
+    let (b, se) = (fit.coef[k], fit.se[k]);
+    let mut o = Observation::estimate(b);
+    if se.is_finite() {
+        o = o.with_se(se).with_interval(b - Z_975 * se, b + Z_975 * se);
+    }
+    if fit.p[k].is_finite() {
+        o = o.with_p_value(fit.p[k]);
+    }
+    match fit.termination {
+        Termination::Converged if fit.aliased[k] => o.with_flag(DegenerateKind::Other),
+        Termination::Converged => o,
+        Termination::MaxIterations => o.with_flag(DegenerateKind::NonConvergence),
+        Termination::MonotoneLikelihood => o.with_flag(DegenerateKind::MonotoneLikelihood),
+    }
+}
+
+fn logrank_observation(
+    data: &Endpoints,
+    cohort: &Cohort,
+    endpoint: Endpoint,
+    by: GroupBy,
+) -> Option<Observation> {
+    let d = data.get(endpoint)?;
+    let rows = data.rows(endpoint, d.len());
+    let labels: Vec<Option<usize>> = rows
+        .iter()
+        .map(|&i| match by {
+            GroupBy::Stratum => Some(cohort.stratum()[i]),
+            GroupBy::Treatment => cohort.treatment()[i],
+            GroupBy::Column(j) => cohort.column(j)[i].map(|v| v as usize),
+        })
+        .collect();
+    let keep: Vec<usize> = (0..rows.len()).filter(|&k| labels[k].is_some()).collect();
+    let sub = d.subset(&keep);
+    let mut levels: Vec<usize> = keep.iter().filter_map(|&k| labels[k]).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    let group: Vec<usize> =
+        keep.iter().map(|&k| levels.binary_search(&labels[k].unwrap_or(0)).unwrap_or(0)).collect();
+    if levels.len() < 2 {
+        return Some(Observation::estimate(0.0).with_flag(DegenerateKind::EmptyGroup));
+    }
+    let t = logrank::test(&sub, &group, levels.len(), 0.0);
+    match (t.chisq, t.p, &t.degenerate) {
+        (Some(c), Some(p), None) => Some(Observation::estimate(c).with_p_value(p)),
+        (c, p, deg) => {
+            let kind = match deg {
+                Some(logrank::Degenerate::NoEvents) => DegenerateKind::NoEvents,
+                Some(logrank::Degenerate::EmptyGroup { .. }) => DegenerateKind::EmptyGroup,
+                _ => DegenerateKind::Other,
+            };
+            let mut o = Observation::estimate(c.unwrap_or(0.0)).with_flag(kind);
+            if let Some(p) = p {
+                o = o.with_p_value(p);
+            }
+            Some(o)
+        }
+    }
+}
+
+/// The present values of a column and their row indices.
+fn present(col: &[Option<f64>]) -> (Vec<f64>, Vec<usize>) {
+    let rows: Vec<usize> = (0..col.len()).filter(|&i| col[i].is_some()).collect();
+    (rows.iter().filter_map(|&i| col[i]).collect(), rows)
+}
+
+/// Upper tail of the standard normal, P(Z > z), through the chi-square(1) tail (statrs' `erfc` is
+/// accurate only to ~1e-10 relative; its chi-square survival function is accurate deep in the tail).
+fn normal_sf(z: f64) -> f64 {
+    use statrs::distribution::{ChiSquared, ContinuousCDF};
+    let chi = ChiSquared::new(1.0).expect("df 1 is valid");
+    let two_sided = chi.sf(z * z);
+    if z >= 0.0 { two_sided / 2.0 } else { 1.0 - two_sided / 2.0 }
+}

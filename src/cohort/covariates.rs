@@ -1,0 +1,198 @@
+//! Steps 1, 2 and 6: strata, eras, characteristics and their missing values.
+//!
+//! ```text
+//! binary:       x = 1{U < p}
+//! categorical:  x = min{k : U < P(level <= k)}
+//! continuous:   redraw Y until lower <= round(shift + Y, step) <= upper
+//!               (Normal: rand_distr Normal; LogNormal: exp of a normal; Gamma: rand_distr Gamma,
+//!               Marsaglia & Tsang 2000)
+//! ```
+
+use rand::{Rng, RngExt};
+use rand_distr::{Distribution, Gamma, StandardNormal};
+
+use super::Cohort;
+use crate::scenario::{AllocationKind, ContinuousSampler, Law, Missing, Sampler, Scenario, Source};
+
+/// Redraws allowed before a continuous draw is clamped into its bounds. Validation guarantees an
+/// acceptance probability >= 1e-3, so reaching this has probability < (1 - 1e-3)^10000 < 1e-4.
+const MAX_REDRAWS: usize = 10_000;
+
+/// Step 1: stratum and era of every patient.
+pub(super) fn draw_groups<R: Rng + ?Sized>(s: &Scenario, n: usize, rng: &mut R, c: &mut Cohort) {
+    match &s.strata.kind {
+        AllocationKind::Counts(_) => {
+            let counts = s.strata.counts_for(n).unwrap_or_default();
+            fill_sequential(&counts, &mut c.stratum);
+        }
+        AllocationKind::Probabilities(p) => {
+            for x in c.stratum.iter_mut() {
+                *x = draw_index(p, rng.random::<f64>());
+            }
+        }
+    }
+    match &s.eras.kind {
+        AllocationKind::Counts(_) => {
+            let counts = s.eras.counts_for(n).unwrap_or_default();
+            fill_sequential(&counts, &mut c.era);
+            shuffle(&mut c.era, rng);
+        }
+        AllocationKind::Probabilities(p) => {
+            for x in c.era.iter_mut() {
+                *x = draw_index(p, rng.random::<f64>());
+            }
+        }
+    }
+}
+
+fn fill_sequential(counts: &[usize], out: &mut [usize]) {
+    let mut i = 0;
+    for (g, &k) in counts.iter().enumerate() {
+        for x in out.iter_mut().skip(i).take(k) {
+            *x = g;
+        }
+        i += k;
+    }
+}
+
+/// Fisher–Yates shuffle.
+fn shuffle<T, R: Rng + ?Sized>(v: &mut [T], rng: &mut R) {
+    for i in (1..v.len()).rev() {
+        let j = rng.random_range(0..=i);
+        v.swap(i, j);
+    }
+}
+
+/// The group whose cumulative probability first exceeds u (probabilities, not cumulative).
+fn draw_index(p: &[f64], u: f64) -> usize {
+    let mut acc = 0.0;
+    for (k, &pk) in p.iter().enumerate() {
+        acc += pk;
+        if u < acc {
+            return k;
+        }
+    }
+    p.len() - 1
+}
+
+/// Step 2: every covariate (latent, complete values) and every derived indicator.
+pub(super) fn draw_covariates<R: Rng + ?Sized>(s: &Scenario, rng: &mut R, c: &mut Cohort) {
+    let n = c.len();
+    for (j, cov) in s.covariates.iter().enumerate() {
+        // Split borrows: the gate column is an earlier one.
+        let (before, rest) = c.columns.split_at_mut(j);
+        let col = &mut rest[0];
+        for i in 0..n {
+            if let Some(g) = cov.given
+                && before[g][i] != Some(1.0)
+            {
+                col[i] = None;
+                continue;
+            }
+            col[i] = Some(draw(&cov.samplers[c.stratum[i]], rng));
+        }
+    }
+    let n_cov = s.covariates.len();
+    for (d_idx, d) in s.derived.iter().enumerate() {
+        let (before, rest) = c.columns.split_at_mut(n_cov + d_idx);
+        let col = &mut rest[0];
+        for i in 0..n {
+            col[i] = match d.source {
+                Source::Stratum => d.rule.apply(c.stratum[i] as f64),
+                Source::Column(k) => before[k][i].and_then(|x| d.rule.apply(x)),
+            };
+        }
+    }
+}
+
+/// One draw from a stratum's sampler.
+pub fn draw<R: Rng + ?Sized>(sampler: &Sampler, rng: &mut R) -> f64 {
+    match sampler {
+        Sampler::Binary { p } => {
+            if rng.random::<f64>() < *p {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Sampler::Categorical { cumulative } => {
+            let u = rng.random::<f64>();
+            cumulative.iter().position(|&cp| u < cp).unwrap_or(cumulative.len() - 1) as f64
+        }
+        Sampler::Continuous(cs) => draw_continuous(cs, rng),
+    }
+}
+
+fn draw_continuous<R: Rng + ?Sized>(cs: &ContinuousSampler, rng: &mut R) -> f64 {
+    let gamma = match cs.law {
+        Law::Gamma { shape, scale } => Gamma::new(shape, scale).ok(),
+        _ => None,
+    };
+    let mut x = f64::NAN;
+    for _ in 0..MAX_REDRAWS {
+        let y = match cs.law {
+            Law::Normal { mean, sd } => {
+                let z: f64 = StandardNormal.sample(rng);
+                mean + sd * z
+            }
+            Law::LogNormal { meanlog, sdlog } => {
+                let z: f64 = StandardNormal.sample(rng);
+                (meanlog + sdlog * z).exp()
+            }
+            Law::Gamma { .. } => gamma.as_ref().map_or(f64::NAN, |g| g.sample(rng)),
+        };
+        x = cs.shift + y;
+        if let Some(h) = cs.round {
+            x = (x / h).round() * h;
+        }
+        if x >= cs.lower && x <= cs.upper {
+            return x;
+        }
+    }
+    x.clamp(cs.lower, cs.upper)
+}
+
+/// Step 6: masks missing values (after the outcomes have been drawn from the latent values).
+pub(super) fn apply_missing<R: Rng + ?Sized>(s: &Scenario, n: usize, rng: &mut R, c: &mut Cohort) {
+    let n_cov = s.covariates.len();
+    for (j, cov) in s.covariates.iter().enumerate() {
+        match cov.missing {
+            Missing::None => {}
+            Missing::Count(k) => {
+                // Scaled with n in large-sample runs; exact at the scenario's n.
+                let k = if n == s.n { k } else { ((k as f64) * n as f64 / s.n as f64).round() as usize };
+                let k = k.min(n);
+                let perm = &mut c.scratch.perm;
+                for (i, p) in perm.iter_mut().enumerate() {
+                    *p = i;
+                }
+                // Partial Fisher–Yates: perm[..k] is a uniform random k-subset.
+                for i in 0..k {
+                    let r = rng.random_range(i..n);
+                    perm.swap(i, r);
+                }
+                for t in 0..k {
+                    let i = c.scratch.perm[t];
+                    mask(s, n_cov, j, i, &mut c.columns);
+                }
+            }
+            Missing::Probability(q) => {
+                for i in 0..n {
+                    if rng.random::<f64>() < q {
+                        mask(s, n_cov, j, i, &mut c.columns);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sets covariate `j` of patient `i` missing, and every indicator derived from it.
+fn mask(s: &Scenario, n_cov: usize, j: usize, i: usize, columns: &mut [Vec<Option<f64>>]) {
+    columns[j][i] = None;
+    for (d_idx, d) in s.derived.iter().enumerate() {
+        if d.source == Source::Column(j) {
+            columns[n_cov + d_idx][i] = None;
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Synthetic cohorts drawn from a `Scenario` (the model is stated in `crate::scenario`).
+//!
+//! ```text
+//! 1. stratum, era      fixed counts (era counts assigned by a random permutation) or probabilities
+//! 2. covariates | s    in file order (a `given` gate is drawn first); derived indicators
+//! 3. T = H0^{-1}(E / exp(eta)), E ~ Exp(1)        for OS and progression (inversion, Bender et al.
+//!                      2005, Stat Med 24:1713); PFS = min(T_prog, T_os)
+//! 4. treatment at progression (softmax of the options' linear predictors); time from
+//!    progression to death multiplied by its time_ratio
+//! 5. C | era; observed time = min(T, C), event = T <= C
+//! 6. missing values: exact counts by a partial Fisher-Yates shuffle, or independent coin flips;
+//!    a derived indicator is missing where its source is
+//! ```
+//! Generation allocates nothing once a `Cohort` has been sized: `generate_into` reuses its buffers.
+//! The random stream is consumed in a fixed order, so a seed fixes the cohort bit for bit.
+//!
+//! Architecture invariant: only `cohort` (and the engine) draw random numbers; no IO here.
+
+mod covariates;
+mod outcomes;
+mod truth;
+
+use std::sync::Arc;
+
+use rand::Rng;
+
+use crate::data::SurvivalData;
+use crate::scenario::{Layout, Scenario};
+
+pub use covariates::draw;
+pub use outcomes::follow_up;
+pub use truth::{MarginalTruth, RocTruth, Truth, TruthControl, TruthMethod, UnivariateCoxTruth, truth};
+
+/// Draws one cohort of `scenario.n` patients.
+pub fn generate<R: Rng + ?Sized>(scenario: &Scenario, rng: &mut R) -> Cohort {
+    let mut cohort = Cohort::new(scenario);
+    generate_into(scenario, rng, &mut cohort);
+    cohort
+}
+
+/// Draws one cohort into `cohort`'s buffers (no allocation once sized). `cohort` must come from
+/// `Cohort::new` on the same scenario.
+pub fn generate_into<R: Rng + ?Sized>(scenario: &Scenario, rng: &mut R, cohort: &mut Cohort) {
+    fill(scenario, scenario.n, true, rng, cohort);
+}
+
+/// Draws `n` patients from the scenario's population: fixed counts (strata, eras, missing counts)
+/// are rescaled to `n` by largest remainder. With `missing = false` every value is observed (the
+/// latent values, as the truth computations need).
+pub fn generate_size<R: Rng + ?Sized>(scenario: &Scenario, n: usize, missing: bool, rng: &mut R) -> Cohort {
+    let mut cohort = Cohort::new(scenario);
+    fill(scenario, n, missing, rng, &mut cohort);
+    cohort
+}
+
+fn fill<R: Rng + ?Sized>(s: &Scenario, n: usize, missing: bool, rng: &mut R, c: &mut Cohort) {
+    c.resize(n);
+    covariates::draw_groups(s, n, rng, c);
+    covariates::draw_covariates(s, rng, c);
+    outcomes::draw_outcomes(s, rng, c);
+    if missing {
+        covariates::apply_missing(s, n, rng, c);
+    }
+}
+
+/// One synthetic cohort: outcomes (months), stratum, era, characteristics and what happened after
+/// progression. Categorical characteristics hold level codes (labels from the scenario).
+#[derive(Debug, Clone)]
+pub struct Cohort {
+    layout: Arc<Layout>,
+    os_time: Vec<f64>,
+    os_event: Vec<bool>,
+    pfs_time: Vec<f64>,
+    pfs_event: Vec<bool>,
+    stratum: Vec<usize>,
+    era: Vec<usize>,
+    columns: Vec<Vec<Option<f64>>>,
+    progression: Vec<bool>,
+    treatment: Vec<Option<usize>>,
+    time_from_progression: Vec<Option<f64>>,
+    scratch: Scratch,
+}
+
+/// Per-patient work buffers, reused between cohorts.
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    perm: Vec<usize>,
+    eta_os: Vec<f64>,
+    eta_prog: Vec<f64>,
+    choice_eta: Vec<f64>,
+}
+
+/// The fixed columns that precede the characteristics in `Cohort::column_names`.
+pub const LEADING_COLUMNS: [&str; 6] = ["os_time", "os_event", "pfs_time", "pfs_event", "stratum", "era"];
+/// The fixed columns that follow the characteristics.
+pub const TRAILING_COLUMNS: [&str; 3] =
+    ["progression", "after_progression_treatment", "time_from_progression"];
+
+impl Cohort {
+    /// An empty cohort with the scenario's columns.
+    pub fn new(s: &Scenario) -> Cohort {
+        Cohort {
+            layout: Arc::clone(&s.layout),
+            os_time: Vec::new(),
+            os_event: Vec::new(),
+            pfs_time: Vec::new(),
+            pfs_event: Vec::new(),
+            stratum: Vec::new(),
+            era: Vec::new(),
+            columns: vec![Vec::new(); s.n_columns()],
+            progression: Vec::new(),
+            treatment: Vec::new(),
+            time_from_progression: Vec::new(),
+            scratch: Scratch::default(),
+        }
+    }
+
+    fn resize(&mut self, n: usize) {
+        self.os_time.resize(n, 0.0);
+        self.os_event.resize(n, false);
+        self.pfs_time.resize(n, 0.0);
+        self.pfs_event.resize(n, false);
+        self.stratum.resize(n, 0);
+        self.era.resize(n, 0);
+        for col in &mut self.columns {
+            col.resize(n, None);
+        }
+        self.progression.resize(n, false);
+        self.treatment.resize(n, None);
+        self.time_from_progression.resize(n, None);
+        self.scratch.perm.resize(n, 0);
+        self.scratch.eta_os.resize(n, 0.0);
+        self.scratch.eta_prog.resize(n, 0.0);
+    }
+
+    pub fn len(&self) -> usize {
+        self.os_time.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.os_time.is_empty()
+    }
+
+    /// Observed overall survival time: min(death, follow-up), months.
+    pub fn os_time(&self) -> &[f64] {
+        &self.os_time
+    }
+
+    pub fn os_event(&self) -> &[bool] {
+        &self.os_event
+    }
+
+    /// Observed progression-free survival time: min(progression, death, follow-up) <= os_time.
+    pub fn pfs_time(&self) -> &[f64] {
+        &self.pfs_time
+    }
+
+    /// Progression or death observed.
+    pub fn pfs_event(&self) -> &[bool] {
+        &self.pfs_event
+    }
+
+    /// Stratum index of each patient (names: `stratum_names`).
+    pub fn stratum(&self) -> &[usize] {
+        &self.stratum
+    }
+
+    /// Era index of each patient (names: `era_names`).
+    pub fn era(&self) -> &[usize] {
+        &self.era
+    }
+
+    /// Characteristic column `column_idx` (the scenario's column order).
+    pub fn column(&self, column_idx: usize) -> &[Option<f64>] {
+        &self.columns[column_idx]
+    }
+
+    pub fn column_by_name(&self, name: &str) -> Option<&[Option<f64>]> {
+        self.layout.columns.iter().position(|c| c == name).map(|i| self.columns[i].as_slice())
+    }
+
+    /// Progression observed (before death and before the end of follow-up).
+    pub fn progression(&self) -> &[bool] {
+        &self.progression
+    }
+
+    /// Treatment chosen at an observed progression (index into `treatment_names`).
+    pub fn treatment(&self) -> &[Option<usize>] {
+        &self.treatment
+    }
+
+    /// os_time - progression time, for patients with an observed progression (event: os_event).
+    pub fn time_from_progression(&self) -> &[Option<f64>] {
+        &self.time_from_progression
+    }
+
+    pub fn characteristic_names(&self) -> &[String] {
+        &self.layout.columns
+    }
+
+    pub fn stratum_names(&self) -> &[String] {
+        &self.layout.strata
+    }
+
+    pub fn era_names(&self) -> &[String] {
+        &self.layout.eras
+    }
+
+    pub fn treatment_names(&self) -> &[String] {
+        &self.layout.treatments
+    }
+
+    /// Overall survival as validated survival data.
+    pub fn os_data(&self) -> SurvivalData {
+        SurvivalData::new(self.os_time.clone(), self.os_event.clone())
+            .expect("generated times are finite and >= 0 and n >= 1")
+    }
+
+    /// Progression-free survival as validated survival data.
+    pub fn pfs_data(&self) -> SurvivalData {
+        SurvivalData::new(self.pfs_time.clone(), self.pfs_event.clone())
+            .expect("generated times are finite and >= 0 and n >= 1")
+    }
+
+    /// Names of the values `row` writes: `LEADING_COLUMNS`, the characteristics,
+    /// `TRAILING_COLUMNS`. Events are 0/1; stratum, era and treatment are indices.
+    pub fn column_names(&self) -> Vec<&str> {
+        LEADING_COLUMNS
+            .iter()
+            .copied()
+            .chain(self.layout.columns.iter().map(String::as_str))
+            .chain(TRAILING_COLUMNS.iter().copied())
+            .collect()
+    }
+
+    /// Writes patient `row_idx`'s values in `column_names` order into `out` (cleared first);
+    /// None is a missing or not-applicable value.
+    pub fn row(&self, row_idx: usize, out: &mut Vec<Option<f64>>) {
+        let b = |x: bool| Some(if x { 1.0 } else { 0.0 });
+        let i = row_idx;
+        out.clear();
+        out.extend([
+            Some(self.os_time[i]),
+            b(self.os_event[i]),
+            Some(self.pfs_time[i]),
+            b(self.pfs_event[i]),
+            Some(self.stratum[i] as f64),
+            Some(self.era[i] as f64),
+        ]);
+        out.extend(self.columns.iter().map(|c| c[i]));
+        out.extend([
+            b(self.progression[i]),
+            self.treatment[i].map(|k| k as f64),
+            self.time_from_progression[i],
+        ]);
+    }
+
+    /// Every row, in `column_names` order.
+    pub fn rows(&self) -> impl Iterator<Item = Vec<Option<f64>>> + '_ {
+        (0..self.len()).map(|i| {
+            let mut v = Vec::with_capacity(self.columns.len() + 9);
+            self.row(i, &mut v);
+            v
+        })
+    }
+}
