@@ -7,7 +7,8 @@
 #
 # Environment: SURVMC (binary; default: build and use target/debug/survmc), SCENARIO (default
 # scenarios/textbook_binary.toml, else the first of the fallbacks below that exists), REPS (2000),
-# SEED (20261126), TASKS (4), SLURM_TEST_DIR (work directory; default a fresh one under /tmp).
+# SEED (20261126), TASKS (4), SLURM_TEST_DIR (work directory; default a fresh one under /tmp),
+# SLURMCTLD_PORT and SLURMD_PORT (6817, 6818: change them if another SLURM listens there).
 # The daemons run on their own config, state, munge socket and pidfiles in the work directory
 # and are stopped by pidfile on exit, whatever happens. Exits non-zero on any difference.
 set -euo pipefail
