@@ -230,6 +230,8 @@ fn coverage_type_one_error_and_power_agree_with_exact_values() {
         // E[s^2] = 1, so sqrt(mean s^2 / N) estimates 1 / sqrt(N).
         within_3_mcse(&format!("t modelse {view}"), &v.modelse, se_mean);
         within_3_mcse(&format!("t becover {view}"), &v.becover, 0.95);
+        // 4000 continuous intervals: past the exact tables, read off the pilot's grid.
+        assert_eq!(v.becover_method, "grid", "{view}");
     }
     within_3_mcse("z cover", &z.included.cover, 0.95);
     within_3_mcse("z power", &z.included.power, power);
@@ -589,4 +591,83 @@ fn mcse_formulas_match_hand_computation() {
         assert!(close(e.mcse.unwrap(), mcse), "{}: MCSE {:?} vs {mcse}", m.name(), e.mcse);
         assert_eq!(e.n, 3);
     }
+}
+
+/// 50 pairs (the mean of N Normal(mu_k, 1) draws with its z-interval, k = 0..50) and one
+/// continuous numeric choice: the shape of a real study, for the size of its block files.
+struct Wide {
+    schema: Schema,
+}
+
+impl Wide {
+    const PAIRS: usize = 50;
+
+    fn new() -> Self {
+        let pairs = (0..Self::PAIRS)
+            .map(|k| PairSpec {
+                estimand: format!("mean{k}"),
+                method: "z".into(),
+                truth: Some(k as f64 / 10.0),
+                primary: vec![],
+            })
+            .collect();
+        let choices = vec![ChoiceSpec { name: "x".into(), kind: ChoiceKind::Numeric { histogram: None } }];
+        Wide { schema: Schema { alpha: 0.05, pairs, choices } }
+    }
+}
+
+impl Study for Wide {
+    type Scratch = ();
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn scratch(&self) {}
+
+    fn replicate(&self, rng: &mut ChaCha8Rng, _: &mut (), out: &mut Replicate) -> Result<(), StudyError> {
+        let se = 1.0 / (N as f64).sqrt();
+        for (k, slot) in out.observations.iter_mut().enumerate() {
+            let t = k as f64 / 10.0 + se * rng.sample::<f64, _>(StandardNormal);
+            *slot = Some(Observation::estimate(t).with_se(se).with_interval(t - 1.96 * se, t + 1.96 * se));
+        }
+        out.choices[0] = Choice::Value(rng.sample::<f64, _>(StandardNormal));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_block_file_does_not_grow_with_the_replicates_in_it() {
+    // One block of n replicates for n = 1000, 8000, 32000: the accumulators hold counts, moments,
+    // a pilot grid of 201 counts per view and at most capped tables, so the block file's size is
+    // bounded whatever n (the old per-replicate interval ends took 32 bytes per replicate and
+    // pair: 50 MB of JSON at n = 32000). Counts gain a digit or two as n grows, nothing more.
+    let study = Wide::new();
+    let size = |n: u64| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = RunConfig::new(scenario(), SEED, n, dir.path());
+        c.progress = engine::ProgressMode::Quiet;
+        c.block_size = n;
+        let out = engine::run(&study, &c).unwrap();
+        let s = out.summary.unwrap();
+        for p in &s.pairs {
+            assert_eq!(p.performance.included.becover_method, "grid");
+            // 50 pairs x 3 sizes: 4.5 MCSE keeps the family-wise false alarm rate near 1e-3.
+            let be = &p.performance.included.becover;
+            let (est, mcse) = (be.est.unwrap(), be.mcse.unwrap());
+            assert!((est - 0.95).abs() <= 4.5 * mcse, "{}: becover {est} (MCSE {mcse})", p.estimand);
+        }
+        std::fs::metadata(dir.path().join("blocks/block-000000.json")).unwrap().len()
+    };
+    // The bound, from the caps: per pair and view about 600 characters of counts and moments and
+    // 201 grid counts of at most 8 characters; the choice table at most 4096 rows of at most 32.
+    // The old layout needed about 4000 bytes per replicate here (50 pairs x 2 views x 2 ends x
+    // ~20 characters): 4 MB at n = 1000 already.
+    let bound = Wide::PAIRS as u64 * 2 * (600 + 201 * 8) + 4096 * 32;
+    let sizes: Vec<(u64, u64)> = [1000, 8000, 32000, 128_000].into_iter().map(|n| (n, size(n))).collect();
+    for &(n, s) in &sizes {
+        assert!(s < bound, "block of {n} replicates: {s} bytes, bound {bound}");
+    }
+    // 16x the replicates, less than 1.5x the bytes (counts gain a digit; the table fills to its cap).
+    assert!(sizes[3].1 * 2 < sizes[1].1 * 3, "{sizes:?}");
 }

@@ -10,7 +10,7 @@
 //!
 //! On disk (`DIR/run.json` first, then one file per finished block):
 //! ```text
-//! DIR/run.json                          RunFile: the run's identity (key + schema)
+//! DIR/run.json                          RunFile: the run's identity (key + schema + pilot grids)
 //! DIR/blocks/block-000042.json          BlockFile: accumulator of block 42 (the commit marker)
 //! DIR/blocks/block-000042.replicates.csv, .choices.csv   per-replicate rows (--keep-replicates)
 //! ```
@@ -24,12 +24,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{EngineError, Replicate, Schema};
-use crate::metrics::{ChoiceAccumulator, PairAccumulator};
+use crate::metrics::{ChoiceAccumulator, PairAccumulator, PairGrids};
 use crate::report::run_output;
 
 pub const RUN_FILE: &str = "run.json";
 pub const BLOCKS_DIR: &str = "blocks";
-const RUN_FORMAT: &str = "survmc-run/1";
+const RUN_FORMAT: &str = "survmc-run/2";
 
 /// How replicates are cut into blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,17 +67,19 @@ pub struct RunKey {
     pub block_size: u64,
 }
 
-/// `run.json`: the key and the study's schema.
+/// `run.json`: the key, the study's schema and the bias-eliminated coverage grids its pilot fixed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunFile {
     pub format: String,
     pub key: RunKey,
     pub schema: Schema,
+    /// One per pair, aligned with the schema (see `metrics::performance`).
+    pub be_grids: Vec<PairGrids>,
 }
 
 impl RunFile {
-    pub fn new(key: RunKey, schema: Schema) -> Self {
-        RunFile { format: RUN_FORMAT.to_string(), key, schema }
+    pub fn new(key: RunKey, schema: Schema, be_grids: Vec<PairGrids>) -> Self {
+        RunFile { format: RUN_FORMAT.to_string(), key, schema, be_grids }
     }
 
     pub fn layout(&self) -> BlockLayout {
@@ -136,6 +138,14 @@ impl RunFile {
                 found: other.fingerprint(),
             });
         }
+        if self.be_grids != other.be_grids {
+            return Err(EngineError::Mismatch {
+                path: path.to_path_buf(),
+                field: "bias-eliminated coverage grids (fixed by the pilot block)",
+                expected: self.fingerprint(),
+                found: other.fingerprint(),
+            });
+        }
         Ok(())
     }
 }
@@ -148,9 +158,12 @@ pub struct BlockAccumulator {
 }
 
 impl BlockAccumulator {
-    pub fn new(schema: &Schema) -> Self {
+    /// Empty accumulators; `grids` aligned with the schema's pairs (missing ones: no grid).
+    pub fn new(schema: &Schema, grids: &[PairGrids]) -> Self {
         BlockAccumulator {
-            pairs: schema.pairs.iter().map(|_| PairAccumulator::default()).collect(),
+            pairs: (0..schema.pairs.len())
+                .map(|i| PairAccumulator::new(grids.get(i).copied().unwrap_or_default()))
+                .collect(),
             choices: schema.choices.iter().map(|c| ChoiceAccumulator::new(&c.kind)).collect(),
         }
     }

@@ -2,6 +2,8 @@
 //! shards, and aggregates the performance of its methods.
 //!
 //! ```text
+//! pilot:        replicates of block 0, once, before anything   (fixes each pair's becover grid,
+//!               recorded in run.json; every shard computes the same one)
 //! replicate i:  rng_i = rng_for(seed, scenario id, i)          (seeding: one ChaCha stream each)
 //!               study.replicate(rng_i, scratch, &mut out)       (estimates, SEs, intervals, flags)
 //! block b:      replicates of b, in order -> BlockAccumulator  (blocks: persisted atomically)
@@ -19,6 +21,10 @@
 //! excluded), has a defined Monte Carlo SE below X, computed on blocks 0..=b. The decision
 //! depends only on those blocks, so the result equals a plain run of (b + 1) blocks. It needs the
 //! whole run in one process (no shards); `replicates` is the cap.
+//!
+//! Memory is flat in the number of replicates: a block's accumulator holds counts, moments, a
+//! fixed grid and capped tables (`metrics`), and at most one block per thread is in flight, plus
+//! the running total; per-replicate rows go straight to files, and only with `--keep-replicates`.
 //!
 //! Interruption: SIGINT or SIGKILL lose at most the blocks in flight (no signal handler is
 //! needed; persisted blocks are whole). A caller that traps SIGINT can set `RunConfig::cancel`:
@@ -47,7 +53,9 @@ pub use progress::ProgressMode;
 pub use seeding::{Streams, derive_key, rng_for};
 pub use shard::{Shard, merge};
 
-use crate::metrics::{Choice, ChoiceKind, ChoiceSummary, Measure, Observation, PairSummary};
+use crate::metrics::{
+    Choice, ChoiceKind, ChoiceSummary, Measure, Observation, PairGrids, PairPilot, PairSummary,
+};
 use crate::report::run_output;
 
 /// Replicates per block unless configured otherwise.
@@ -434,25 +442,36 @@ fn run_in_pool<S: Study + ?Sized>(study: &S, config: &RunConfig) -> Result<RunOu
     schema.validate()?;
     config.validate(schema)?;
     let out = config.out_dir.as_path();
-    let run = RunFile::new(config.key(), schema.clone());
-    let layout = run.layout();
-    let n_blocks = layout.n_blocks();
+    let streams = Streams::new(config.seed, &config.scenario.id);
 
     // The directory: fresh, or the same run when resuming.
     let run_path = out.join(blocks::RUN_FILE);
-    if run_path.exists() || !blocks::list_blocks(out)?.is_empty() {
-        if !config.resume {
-            return Err(EngineError::OutputExists { path: out.to_path_buf() });
-        }
-        if run_path.exists() {
-            RunFile::read(out)?.check_same(&run, &run_path).map_err(|e| match e {
-                // Report the mismatch the natural way round: the directory holds `found`.
-                EngineError::Mismatch { path, field, expected, found } => {
-                    EngineError::Mismatch { path, field, expected: found, found: expected }
-                }
-                e => e,
-            })?;
-        }
+    let existing = run_path.exists() || !blocks::list_blocks(out)?.is_empty();
+    if existing && !config.resume {
+        return Err(EngineError::OutputExists { path: out.to_path_buf() });
+    }
+    let previous = if existing && run_path.exists() { Some(RunFile::read(out)?) } else { None };
+    // The pilot fixes the grids; a resumed run takes them from its run.json (after the key and
+    // schema are checked below, a fresh pilot would give the same).
+    let grids = match &previous {
+        Some(p) if p.key == config.key() && p.schema == *schema => p.be_grids.clone(),
+        _ => pilot_grids(
+            study,
+            &streams,
+            BlockLayout { replicates: config.replicates, block_size: config.block_size },
+        )?,
+    };
+    let run = RunFile::new(config.key(), schema.clone(), grids);
+    let layout = run.layout();
+    let n_blocks = layout.n_blocks();
+    if let Some(previous) = previous {
+        previous.check_same(&run, &run_path).map_err(|e| match e {
+            // Report the mismatch the natural way round: the directory holds `found`.
+            EngineError::Mismatch { path, field, expected, found } => {
+                EngineError::Mismatch { path, field, expected: found, found: expected }
+            }
+            e => e,
+        })?;
     }
     blocks::prepare_dir(out)?;
     run.write(out)?;
@@ -465,14 +484,7 @@ fn run_in_pool<S: Study + ?Sized>(study: &S, config: &RunConfig) -> Result<RunOu
     let todo_total: u64 =
         mine.iter().filter(|&&b| !persisted(b)).map(|&b| layout.range(b).end - layout.range(b).start).sum();
     let progress = progress::Progress::new(config.progress, todo_total);
-    let ctx = Context {
-        study,
-        schema,
-        run: &run,
-        streams: Streams::new(config.seed, &config.scenario.id),
-        config,
-        progress: &progress,
-    };
+    let ctx = Context { study, schema, run: &run, streams, config, progress: &progress };
 
     let mut computed = 0;
     let (used, stop) = match config.until_mcse {
@@ -487,7 +499,7 @@ fn run_in_pool<S: Study + ?Sized>(study: &S, config: &RunConfig) -> Result<RunOu
         }
         Some(target) => {
             let round = rayon::current_num_threads().max(1) as u64;
-            let mut total = BlockAccumulator::new(schema);
+            let mut total = BlockAccumulator::new(schema, &run.be_grids);
             let mut outcome = None;
             let mut next = 0;
             while next < n_blocks && outcome.is_none() {
@@ -582,7 +594,7 @@ impl<S: Study + ?Sized> Context<'_, S> {
         rep: &mut Replicate,
     ) -> Result<(), EngineError> {
         let range = self.run.layout().range(b);
-        let mut acc = BlockAccumulator::new(self.schema);
+        let mut acc = BlockAccumulator::new(self.schema, &self.run.be_grids);
         let mut rows = self.config.keep_replicates.then(run_output::ReplicateRows::new);
         for i in range.clone() {
             let mut rng = self.streams.replicate(i);
@@ -615,6 +627,32 @@ impl<S: Study + ?Sized> Context<'_, S> {
         };
         blocks::write_block(out, &file)
     }
+}
+
+/// Simulate the replicates of block 0 (the pilot) once, in order, and fix every pair's
+/// bias-eliminated coverage grids from them. Every process of a run (each shard, a resumed run)
+/// gets the same grids, since block 0's replicates are the same everywhere.
+fn pilot_grids<S: Study + ?Sized>(
+    study: &S,
+    streams: &Streams,
+    layout: BlockLayout,
+) -> Result<Vec<PairGrids>, EngineError> {
+    let schema = study.schema();
+    let mut pilots: Vec<PairPilot> = schema.pairs.iter().map(|_| PairPilot::default()).collect();
+    let mut scratch = study.scratch();
+    let mut rep = Replicate::new(schema);
+    for i in layout.range(0) {
+        let mut rng = streams.replicate(i);
+        rep.clear();
+        study
+            .replicate(&mut rng, &mut scratch, &mut rep)
+            .map_err(|source| EngineError::Study { rep: i, source })?;
+        check_replicate(schema, &rep, i)?;
+        for ((pilot, spec), obs) in pilots.iter_mut().zip(&schema.pairs).zip(&rep.observations) {
+            pilot.push(obs.as_ref(), spec.truth);
+        }
+    }
+    Ok(pilots.into_iter().map(PairPilot::grids).collect())
 }
 
 fn check_replicate(schema: &Schema, rep: &Replicate, i: u64) -> Result<(), EngineError> {
@@ -651,7 +689,7 @@ fn finalize(
     stop: StopReason,
     until_mcse: Option<f64>,
 ) -> Result<RunSummary, EngineError> {
-    let mut total = BlockAccumulator::new(&run.schema);
+    let mut total = BlockAccumulator::new(&run.schema, &run.be_grids);
     for b in 0..n_used {
         total.merge(&blocks::read_block(dir, b, run)?.acc);
     }

@@ -19,7 +19,10 @@ pub mod performance;
 
 pub use distribution::{Choice, ChoiceAccumulator, ChoiceKind, ChoiceSummary, HistogramSpec};
 pub use moments::Moments;
-pub use performance::{Estimate, Measure, PairAccumulator, PairCounts, PairSummary, ViewSummary};
+pub use performance::{
+    BeGrid, Estimate, ExactEnds, Measure, PairAccumulator, PairCounts, PairGrids, PairPilot, PairSummary,
+    ViewSummary,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
@@ -42,14 +42,23 @@ const RECORDED_CRATES: [&str; 7] =
 /// Write `bytes` to `path` so that readers (and a killed writer) only ever see the old file or
 /// the whole new one: write a temporary file in the same directory, sync it, rename it.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    atomic_write_with(path, |w| w.write_all(bytes))
+}
+
+/// [`atomic_write`] for content streamed by `fill` (never held in memory whole).
+pub fn atomic_write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp =
         dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        fill(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
@@ -203,9 +212,8 @@ pub fn write_outputs(
     write(PERFORMANCE, &performance_csv(summary))?;
     let kept = n_used > 0 && (0..n_used).all(|b| blocks::row_paths(dir, b).iter().all(|p| p.exists()));
     if kept {
-        let (reps, choices) = join_rows(dir, n_used)?;
-        write(REPLICATES, &reps)?;
-        write(CHOICES, &choices)?;
+        join_rows(dir, n_used, REPLICATES, REPLICATES_HEADER, 0)?;
+        join_rows(dir, n_used, CHOICES, CHOICES_HEADER, 1)?;
         files.extend([REPLICATES, CHOICES]);
     } else {
         for name in [REPLICATES, CHOICES] {
@@ -239,15 +247,21 @@ pub fn write_provenance(dir: &Path, value: &serde_json::Value) -> Result<(), Eng
     atomic_write(&path, &bytes).map_err(|e| EngineError::io(&path, e))
 }
 
-fn join_rows(dir: &Path, n_used: u64) -> Result<(Vec<u8>, Vec<u8>), EngineError> {
-    let mut reps = REPLICATES_HEADER.as_bytes().to_vec();
-    let mut choices = CHOICES_HEADER.as_bytes().to_vec();
-    for b in 0..n_used {
-        let [r, c]: [PathBuf; 2] = blocks::row_paths(dir, b);
-        reps.extend(std::fs::read(&r).map_err(|e| EngineError::io(&r, e))?);
-        choices.extend(std::fs::read(&c).map_err(|e| EngineError::io(&c, e))?);
-    }
-    Ok((reps, choices))
+/// Concatenate the header and the row files (`which`: 0 replicates, 1 choices) of blocks
+/// 0..n_used into `name`, streaming: memory stays flat however many replicates were kept.
+fn join_rows(dir: &Path, n_used: u64, name: &str, header: &str, which: usize) -> Result<(), EngineError> {
+    let path = dir.join(name);
+    atomic_write_with(&path, |w| {
+        w.write_all(header.as_bytes())?;
+        for b in 0..n_used {
+            let part = &blocks::row_paths(dir, b)[which];
+            let mut f = std::fs::File::open(part)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", part.display())))?;
+            std::io::copy(&mut f, w)?;
+        }
+        Ok(())
+    })
+    .map_err(|e| EngineError::io(&path, e))
 }
 
 /// performance.csv: one row per estimand x method x view x stat.
