@@ -29,6 +29,10 @@ enum Command {
     Merge(cli::run::MergeArgs),
     /// Print the true values of a scenario's estimands (JSON).
     Truth(cli::run::TruthArgs),
+    /// Write the reliability report (report.md and SVG figures) of a finished or merged run.
+    Report(cli::report::ReportArgs),
+    /// Power, cut-off stability and CI width at larger sample sizes, beside the events formulas.
+    Plan(cli::plan::PlanArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,8 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Merge(args) => cli::run::merge(args),
         Command::Truth(args) => cli::run::truth(args),
+        Command::Report(args) => cli::report::report(args),
+        Command::Plan(args) => cli::plan::plan(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,4 +4,5 @@
 //! `replicate` is what each synthetic cohort of a Monte Carlo run is put through.
 
 pub mod analyze;
+pub mod power;
 pub mod replicate;

@@ -66,6 +66,8 @@ enum Item {
         wald: usize,
         if_significant: usize,
         firth: usize,
+        /// The Wald estimate's distribution (log-HR), for the report's histogram.
+        estimate: usize,
     },
     Logrank {
         endpoint: Endpoint,
@@ -171,7 +173,16 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
                 let wald = b.pair(name, "cox_wald", t, vec![Measure::Bias, Measure::Cover, Measure::Power]);
                 let if_significant = b.pair(name, "cox_wald_if_significant", t, Vec::new());
                 let firth = b.pair(name, "firth_profile", t, vec![Measure::Bias, Measure::Cover]);
-                items.push(Item::CoxHr { endpoint: *endpoint, columns, wald, if_significant, firth });
+                let estimate = b
+                    .numeric(&format!("{name}_log_hr"), Some(HistogramSpec { lo: -4.0, hi: 6.0, bins: 100 }));
+                items.push(Item::CoxHr {
+                    endpoint: *endpoint,
+                    columns,
+                    wald,
+                    if_significant,
+                    firth,
+                    estimate,
+                });
             }
             EstimandKind::Logrank { endpoint, by } => {
                 let pair = b.pair(name, "logrank", None, vec![Measure::Power]);
@@ -346,13 +357,16 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                     );
                 }
             }
-            Item::CoxHr { endpoint, columns, wald, if_significant, firth } => {
+            Item::CoxHr { endpoint, columns, wald, if_significant, firth, estimate } => {
                 let Some(d) = data.get(*endpoint) else { continue };
                 let rows = data.rows(*endpoint, d.len());
                 let Some((cd, x)) = complete_cases(d, &rows, cohort, columns) else { continue };
                 out.observations[*firth] = firth_observation(&cd, &x);
                 let Ok(fit) = cox::fit(&cd, &x, Ties::Efron, &control) else { continue };
                 let o = cox_observation(&fit, 0);
+                if o.estimate.is_finite() {
+                    out.choices[*estimate] = Choice::Value(o.estimate);
+                }
                 if o.p_value.is_some_and(|p| p < s.analysis.alpha) {
                     out.observations[*if_significant] = Some(o);
                 }

@@ -2,7 +2,7 @@
 
 use super::UsageError;
 use anyhow::{Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use survmc::cohort::TruthControl;
 use survmc::engine::{self, EngineError, RunConfig, RunOutcome, ScenarioIdentity, Shard, StopReason};
 use survmc::scenario;
@@ -61,17 +61,41 @@ pub fn run(args: RunArgs) -> Result<()> {
         scenario.sha256
     );
     eprintln!("computing the true values (large-sample simulation where no formula exists)...");
+    let null_path = scenario.report.null_scenario.clone();
     let study = ScenarioStudy::new(scenario, seed, &TruthControl::issue3());
-    let mut config = RunConfig::new(identity, seed, reps, &out);
-    config.block_size = args.block_size;
-    config.threads = args.threads;
-    config.shard = shard;
-    config.until_mcse = args.until_mcse;
-    config.resume = args.resume;
-    config.keep_replicates = args.keep_replicates;
-    let outcome = engine::run(&study, &config)?;
+    let config = |identity: ScenarioIdentity, out: &Path| {
+        let mut config = RunConfig::new(identity, seed, reps, out);
+        config.block_size = args.block_size;
+        config.threads = args.threads;
+        config.shard = shard;
+        config.until_mcse = args.until_mcse;
+        config.resume = args.resume;
+        config.keep_replicates = args.keep_replicates;
+        config
+    };
+    let outcome = engine::run(&study, &config(identity, &out))?;
     describe(&outcome);
-    Ok(())
+    if outcome.summary.is_none() {
+        return Ok(()); // a shard: the report comes after `survmc merge` (`survmc report`)
+    }
+    // The null companion: same seed, replicates and options, next to the main output.
+    let null_out = match null_path {
+        None => None,
+        Some(path) => {
+            let null = scenario::load(&path)?;
+            let null_out = out.parent().unwrap_or(Path::new(".")).join(&null.id);
+            eprintln!("null companion {} -> {}", null.id, null_out.display());
+            let identity = ScenarioIdentity { id: null.id.clone(), sha256: null.sha256.clone() };
+            let null_study = ScenarioStudy::new(null, seed, &TruthControl::issue3());
+            let mut c = config(identity, &null_out);
+            // --until-mcse stopped the main run at some number of replicates: use exactly that many
+            c.until_mcse = None;
+            c.replicates = outcome.replicates;
+            describe(&engine::run(&null_study, &c)?);
+            Some(null_out)
+        }
+    };
+    super::report::write_report(&out, &study, seed, null_out.as_deref())
 }
 
 #[derive(clap::Args)]

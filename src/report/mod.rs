@@ -4,4 +4,5 @@ pub mod blocks;
 pub mod compare;
 pub mod reliability;
 pub mod run_output;
+pub mod summary;
 pub mod table;

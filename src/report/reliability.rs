@@ -9,6 +9,8 @@
 //! - a reported absence of association is judged by the power Schoenfeld's formula gives against
 //!   HR 2 with the simulated number of deaths: P = Phi(sqrt(D q (1 - q)) |log 2| - z_{0.975}).
 
+use crate::analysis::power;
+use crate::report::summary::{choice, choice_mean, choice_prop, est, pair, stat};
 use crate::scenario::{Claim, ClaimKind};
 use serde_json::Value;
 use std::fmt::Write;
@@ -123,7 +125,9 @@ fn assess(c: &Claim, s: &Value, null: Option<&Value>, deaths: Option<f64>) -> (S
                 let _ = write!(shows, "; fewer than 5 patients at risk in {}", pct(few));
             }
             let verdict = match cover {
-                Some((cv, _)) if (cv - 0.95).abs() <= 0.025 => "interval trustworthy; point estimate imprecise".to_string(),
+                Some((cv, _)) if (cv - 0.95).abs() <= 0.025 => {
+                    "interval trustworthy; point estimate imprecise".to_string()
+                }
                 Some((cv, _)) => format!("interval not trustworthy (coverage {})", pct(cv)),
                 None => "—".to_string(),
             };
@@ -175,8 +179,12 @@ fn assess(c: &Claim, s: &Value, null: Option<&Value>, deaths: Option<f64>) -> (S
                 .and_then(|q| stat(q, "included", "power"))
                 .map_or(String::new(), |(a, se)| format!("p < 0.05 in {} ± {}", pct(a), pct(se)));
             let verdict = match rate {
-                Some((a, _)) if a > 0.1 => format!("not evidence of benefit: selection alone produces it {} of the time", pct(a)),
-                Some(_) => "a chance finding is plausible; the comparison is confounded by selection".to_string(),
+                Some((a, _)) if a > 0.1 => {
+                    format!("not evidence of benefit: selection alone produces it {} of the time", pct(a))
+                }
+                Some(_) => {
+                    "a chance finding is plausible; the comparison is confounded by selection".to_string()
+                }
                 None => "—".to_string(),
             };
             (shows, null_text, verdict)
@@ -185,15 +193,19 @@ fn assess(c: &Claim, s: &Value, null: Option<&Value>, deaths: Option<f64>) -> (S
             let Some(p) = pair(s, &c.estimand, method) else { return missing() };
             let rate = stat(p, "included", "power");
             let formula_power = match (deaths, c.proportion) {
-                (Some(d), Some(q)) => Some(schoenfeld_power(d, q, 2f64.ln(), 0.05)),
+                (Some(d), Some(q)) => Some(power::schoenfeld_power(d, q, 2f64.ln(), 0.05)),
                 _ => None,
             };
-            let mut shows = rate.map_or(String::new(), |(a, se)| format!("rejected in {} ± {}", pct(a), pct(se)));
+            let mut shows =
+                rate.map_or(String::new(), |(a, se)| format!("rejected in {} ± {}", pct(a), pct(se)));
             if let Some(fp) = formula_power {
                 let _ = write!(shows, "; power against HR 2: {}", pct(fp));
             }
             let verdict = match formula_power {
-                Some(fp) if fp < 0.8 => format!("absence of evidence only: a true HR of 2 would be missed {} of the time", pct(1.0 - fp)),
+                Some(fp) if fp < 0.8 => format!(
+                    "absence of evidence only: a true HR of 2 would be missed {} of the time",
+                    pct(1.0 - fp)
+                ),
                 Some(_) => "a real HR of 2 would likely have been seen".to_string(),
                 None => "—".to_string(),
             };
@@ -212,7 +224,9 @@ fn assess(c: &Claim, s: &Value, null: Option<&Value>, deaths: Option<f64>) -> (S
             }
             let verdict = match equal {
                 Some((e, _)) if e >= 0.8 => "stable".to_string(),
-                Some((e, _)) => format!("unstable: a same-size study picks another cut {} of the time", pct(1.0 - e)),
+                Some((e, _)) => {
+                    format!("unstable: a same-size study picks another cut {} of the time", pct(1.0 - e))
+                }
                 None => "—".to_string(),
             };
             (shows, String::new(), verdict)
@@ -251,14 +265,23 @@ fn screening_section(md: &mut String, s: &Value, null: Option<&Value>) {
     );
     for name in ["nodules_gt10", "ly23"] {
         if let Some((p, se)) = choice_prop(s, &format!("selected_{name}"), "yes") {
-            let _ = writeln!(md, "- `{name}` is selected by the screening in {} ± {} of registries.", pct(p), pct(se));
+            let _ = writeln!(
+                md,
+                "- `{name}` is selected by the screening in {} ± {} of registries.",
+                pct(p),
+                pct(se)
+            );
         }
     }
     md.push('\n');
 }
 
 fn cut_section(md: &mut String, s: &Value, null: Option<&Value>) {
-    let Some(c) = s["choices"].as_array().and_then(|a| a.iter().find(|c| c["name"].as_str().is_some_and(|n| n.starts_with("youden_cut_") && !n.ends_with("_vs_true_cut")))) else {
+    let Some(c) = s["choices"].as_array().and_then(|a| {
+        a.iter().find(|c| {
+            c["name"].as_str().is_some_and(|n| n.starts_with("youden_cut_") && !n.ends_with("_vs_true_cut"))
+        })
+    }) else {
         return;
     };
     let name = c["name"].as_str().unwrap_or("");
@@ -298,7 +321,9 @@ fn km_section(md: &mut String, s: &Value) {
     let Some(pairs) = s["pairs"].as_array() else { return };
     let km: Vec<&Value> = pairs
         .iter()
-        .filter(|p| p["estimand"].as_str().is_some_and(|e| e.starts_with("km_surv_") || e.starts_with("rmst_")))
+        .filter(|p| {
+            p["estimand"].as_str().is_some_and(|e| e.starts_with("km_surv_") || e.starts_with("rmst_"))
+        })
         .collect();
     if km.is_empty() {
         return;
@@ -375,47 +400,18 @@ fn performance_table(md: &mut String, s: &Value) {
     let _ = writeln!(md, "\nUnivariate screening models and Table 1 tests are in `performance.csv`.");
 }
 
-/// Power of a two-group log-rank / Cox test with `d` events, a fraction `q` in one group and a true
-/// log-HR `b` (Schoenfeld 1981, Biometrika 68:316): Phi(sqrt(d q (1 - q)) |b| - z_{1 - alpha/2}).
-pub fn schoenfeld_power(d: f64, q: f64, b: f64, alpha: f64) -> f64 {
-    use statrs::distribution::{ContinuousCDF, Normal};
-    let n = Normal::standard();
-    n.cdf((d * q * (1.0 - q)).sqrt() * b.abs() - n.inverse_cdf(1.0 - alpha / 2.0))
-}
 
-fn pair<'a>(s: &'a Value, estimand: &str, method: &str) -> Option<&'a Value> {
-    s["pairs"].as_array()?.iter().find(|p| p["estimand"] == estimand && p["method"] == method)
-}
 
-fn est(v: &Value) -> Option<(f64, f64)> {
-    Some((v["est"].as_f64()?, v["mcse"].as_f64().unwrap_or(0.0)))
-}
 
-fn stat(p: &Value, view: &str, name: &str) -> Option<(f64, f64)> {
-    est(&p[view][name])
-}
 
-fn choice<'a>(s: &'a Value, name: &str) -> Option<&'a Value> {
-    s["choices"].as_array()?.iter().find(|c| c["name"] == name)
-}
 
-fn choice_prop(s: &Value, name: &str, label: &str) -> Option<(f64, f64)> {
-    let c = choice(s, name)?;
-    match c["table"].as_array()?.iter().find(|r| r["value"] == label) {
-        Some(r) => est(&r["proportion"]),
-        None => Some((0.0, 0.0)),
-    }
-}
-
-fn choice_mean(s: &Value, name: &str) -> Option<(f64, f64)> {
-    est(&choice(s, name)?["mean"])
-}
 
 fn choice_mode(s: &Value, name: &str) -> Option<(String, f64)> {
     let c = choice(s, name)?;
-    let best = c["table"].as_array()?.iter().max_by(|a, b| {
-        a["n"].as_u64().unwrap_or(0).cmp(&b["n"].as_u64().unwrap_or(0))
-    })?;
+    let best = c["table"]
+        .as_array()?
+        .iter()
+        .max_by(|a, b| a["n"].as_u64().unwrap_or(0).cmp(&b["n"].as_u64().unwrap_or(0)))?;
     Some((best["value"].to_string(), est(&best["proportion"])?.0))
 }
 
@@ -425,16 +421,4 @@ fn pct(x: f64) -> String {
 
 fn fmt(v: Option<(f64, f64)>, digits: usize) -> String {
     v.map_or("—".into(), |(x, se)| format!("{x:.digits$} ± {se:.digits$}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schoenfeld_power_matches_the_textbook_example() {
-        // Schoenfeld: 66 events, 1:1, HR 2: z = sqrt(66/4) ln 2 - 1.96 = 0.8556 -> power 0.804
-        let p = schoenfeld_power(66.0, 0.5, 2f64.ln(), 0.05);
-        assert!((p - 0.8039).abs() < 1e-3, "{p}");
-    }
 }
