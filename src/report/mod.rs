@@ -2,5 +2,6 @@
 
 pub mod blocks;
 pub mod compare;
+pub mod plots;
 pub mod run_output;
 pub mod table;
