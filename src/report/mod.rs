@@ -2,6 +2,7 @@
 
 pub mod blocks;
 pub mod compare;
+pub mod plots;
 pub mod reliability;
 pub mod run_output;
 pub mod summary;
