@@ -23,12 +23,18 @@ struct Cli {
 enum Command {
     /// Kaplan–Meier, log-rank, Cox, ROC, maxstat and group comparisons on a CSV file, as R computes them.
     Analyze(cli::analyze::AnalyzeArgs),
+    /// K synthetic cohorts of a scenario in one long CSV file (`cohort` column first).
+    Simulate(cli::simulate::SimulateArgs),
+    /// Fit a scenario's free parameters to the paper's figures; write the calibration report.
+    Calibrate(cli::calibrate::CalibrateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => cli::analyze::run(args),
+        Command::Simulate(args) => cli::simulate::run(args),
+        Command::Calibrate(args) => cli::calibrate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
