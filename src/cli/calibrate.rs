@@ -68,15 +68,18 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
     let seconds = started.elapsed().as_secs_f64();
 
     let values: Vec<(String, f64)> = fit.parameters.iter().map(|p| (p.name.clone(), p.value)).collect();
+    // The report names the file it describes: the written one under --write.
+    let mut sha256 = scenario.sha256.clone();
     if args.write && !values.is_empty() {
         let new_text = write_back(&text, &values).with_context(|| format!("{}", args.scenario.display()))?;
         atomic_write(&args.scenario, new_text.as_bytes())
             .with_context(|| format!("cannot write {}", args.scenario.display()))?;
+        sha256 = survmc::scenario::sha256_hex(new_text.as_bytes());
     }
     let reasons = survmc::report::calibration::explain(&fit);
     let ctx = ReportContext {
         scenario_id: &scenario.id,
-        scenario_sha256: &scenario.sha256,
+        scenario_sha256: &sha256,
         seed: control.seed,
         cohorts: control.cohorts,
         written_back: args.write,

@@ -9,12 +9,13 @@
 use serde_json::{Value, json};
 
 use crate::cohort::calibrate::{Calibrated, TargetRow};
+use crate::scenario::Statistic;
 
 /// What the report is about besides the fit itself.
 #[derive(Debug, Clone)]
 pub struct ReportContext<'a> {
     pub scenario_id: &'a str,
-    /// sha256 of the scenario file as read (before any write-back).
+    /// sha256 of the scenario file the report describes (as written back under `--write`).
     pub scenario_sha256: &'a str,
     pub seed: u64,
     pub cohorts: usize,
@@ -174,9 +175,75 @@ fn fmt(x: f64, sig: usize) -> String {
     format!("{x:.digits$}")
 }
 
-/// Explanations of failing targets by path (placeholder; filled by the scenario analysis).
-pub fn explain(_fit: &Calibrated) -> Vec<(String, String)> {
-    Vec::new()
+/// Why each failing target fails, by path: what else in the model pins the statistic, with the
+/// simulated values of the competing targets. Generic (by kind of statistic), so it stays true
+/// for any scenario; the numbers say how far apart the figures are.
+pub fn explain(fit: &Calibrated) -> Vec<(String, String)> {
+    let Some(cal) = fit.scenario.calibration.as_ref() else {
+        return Vec::new();
+    };
+    let value_of = |pred: &dyn Fn(&Statistic) -> bool| -> Vec<String> {
+        cal.targets
+            .iter()
+            .zip(&fit.rows)
+            .filter(|(t, _)| pred(&t.statistic))
+            .map(|(t, r)| format!("{} {} (paper {})", t.path, fmt(r.mean, 3), r.target))
+            .collect()
+    };
+    let followup = value_of(&|s| {
+        matches!(
+            s,
+            Statistic::FollowupMedian
+                | Statistic::FollowupMean { .. }
+                | Statistic::FollowupMin
+                | Statistic::FollowupMax
+        )
+    });
+    cal.targets
+        .iter()
+        .zip(&fit.rows)
+        .filter(|(_, r)| !r.pass)
+        .map(|(t, _)| {
+            let why = match &t.statistic {
+                Statistic::Events { endpoint, .. } => {
+                    let ep = *endpoint;
+                    let curve = value_of(&|s| match s {
+                        Statistic::KmSurv { endpoint, stratum: None, .. } => *endpoint == ep,
+                        _ => false,
+                    });
+                    format!(
+                        "The expected count is the sum over patients of P(T <= C): with the survival curve \
+                         held by {} it rises only with longer follow-up, which {} hold.",
+                        join_or(&curve, "the survival targets"),
+                        join_or(&followup, "the follow-up targets")
+                    )
+                }
+                Statistic::KmSurv { endpoint, .. } | Statistic::Rmst { endpoint, .. } => {
+                    let ep = *endpoint;
+                    let others = value_of(&|s| match s {
+                        Statistic::KmSurv { endpoint, .. } | Statistic::Rmst { endpoint, .. } => *endpoint == ep,
+                        Statistic::Events { endpoint, .. } => *endpoint == ep,
+                        _ => false,
+                    });
+                    format!(
+                        "The baseline hazard's family may be too rigid for all the figures of this endpoint at once \
+                         ({}); a piecewise-exponential baseline with a break near the failing time frees it.",
+                        others.join("; ")
+                    )
+                }
+                _ => format!(
+                    "Follow-up is the observed OS time min(T, C), so it moves with the deaths as well as with \
+                     the free censoring parameters, which cannot meet every follow-up figure at once ({}).",
+                    followup.join("; ")
+                ),
+            };
+            (t.path.clone(), why)
+        })
+        .collect()
+}
+
+fn join_or(v: &[String], empty: &str) -> String {
+    if v.is_empty() { empty.to_string() } else { v.join("; ") }
 }
 
 /// Why a value could not be written back.

@@ -4,14 +4,14 @@
 //! cohort, os_time, os_event, pfs_time, pfs_event, stratum, era, <characteristics>, progression,
 //! after_progression_treatment, time_from_progression
 //! ```
-//! `cohort` is 1..K. Columns after it are `Cohort::column_names()`. Times in months, shortest
-//! round-trip decimal form; events, binary and derived characteristics 0/1; stratum, era,
+//! `cohort` is 1..K. Columns after it are `Cohort::column_names()`. Numbers with at most 10
+//! decimals, trailing zeros dropped (`66`, `21.2`, not `21.200000000000003`: the generator rounds
+//! by floating-point arithmetic; times in months are exact to 1e-10); events, binary and derived characteristics 0/1; stratum, era,
 //! categorical characteristics and the treatment at progression as the scenario's names and level
 //! labels (so `survmc analyze --group stratum` shows `le10` / `gt10`); an empty cell is a missing or
 //! not-applicable value.
 
 use crate::cohort::{Cohort, LEADING_COLUMNS};
-use crate::report::run_output::fmt_f64;
 use crate::scenario::{ColumnKind, Scenario};
 
 /// Accumulates cohorts into CSV bytes (header first).
@@ -56,8 +56,8 @@ impl CohortCsv {
                 };
                 self.cells.push(match (v, names) {
                     (None, _) => String::new(),
-                    (Some(x), Some(names)) => names.get(*x as usize).cloned().unwrap_or_else(|| fmt_f64(*x)),
-                    (Some(x), None) => fmt_f64(*x),
+                    (Some(x), Some(names)) => names.get(*x as usize).cloned().unwrap_or_else(|| number(*x)),
+                    (Some(x), None) => number(*x),
                 });
             }
             self.writer.write_record(&self.cells)?;
@@ -68,5 +68,30 @@ impl CohortCsv {
     /// The CSV bytes.
     pub fn into_bytes(self) -> Result<Vec<u8>, std::io::Error> {
         self.writer.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// At most 10 decimals, trailing zeros and a trailing point dropped; "-0" written as "0".
+fn number(x: f64) -> String {
+    if !x.is_finite() {
+        return crate::report::run_output::fmt_f64(x);
+    }
+    let s = format!("{x:.10}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(number(66.0), "66");
+        assert_eq!(number(21.200000000000003), "21.2");
+        assert_eq!(number(0.7000000000000001), "0.7");
+        assert_eq!(number(6.912925026953852), "6.912925027");
+        assert_eq!(number(-1e-12), "0");
+        assert_eq!(number(1500.0), "1500");
     }
 }
