@@ -158,7 +158,8 @@ fn calibrate_is_deterministic_for_a_seed() {
         for field in ["target", "mean", "q025", "q975", "tolerance", "mc_se"] {
             assert!(row[field].is_number(), "{} lacks {field}", t.path);
         }
-        assert_eq!(row["pass"].as_bool().unwrap(), row["reason"].is_null(), "a failure says why: {row}");
+        let clean = row["pass"] == true && row["marginal"] == false;
+        assert_eq!(clean, row["reason"].is_null(), "a failure or marginal pass says why: {row}");
         assert!(row["q025"].as_f64() <= row["mean"].as_f64() && row["mean"].as_f64() <= row["q975"].as_f64());
     }
 }
@@ -199,8 +200,10 @@ fn calibrate_write_keeps_comments_and_the_file_reproduces_the_report() {
 // ---------------------------------------------------------------------------------------------
 
 /// Fresh cohorts (a seed other than the calibration's, so that the fit is not judged on the
-/// streams it was tuned on): each mean must be within the issue's tolerance by more than 3 Monte
-/// Carlo SEs, i.e. the pass is not an accident of these 2000 cohorts.
+/// streams it was tuned on). Every mean must be within the issue's tolerance by more than 3 Monte
+/// Carlo SEs (the pass is not an accident of these 2000 cohorts) -- except the OS S(60) targets,
+/// which the paper makes mutually inconsistent (see below): for those the test asserts the
+/// inconsistency and that each mean is within tolerance up to 3 Monte Carlo SEs.
 #[test]
 fn calibrated_default_scenario_meets_the_issue_tolerances_on_fresh_cohorts() {
     let scenario = survmc::scenario::load(scenario_path("tsh2024")).unwrap();
@@ -228,13 +231,34 @@ fn calibrated_default_scenario_meets_the_issue_tolerances_on_fresh_cohorts() {
             cal.targets.iter().find(|t| t.path == path).unwrap_or_else(|| panic!("{path} is not a target"));
         assert_eq!(t.tolerance, tol, "{path}");
     }
+    // The paper's S(60): 0.548 (36 patients) and 0.111 (17) mix to 0.408 for the whole cohort,
+    // 0.061 above its reported 0.347 -- more than the 0.03 tolerance. With follow-up independent
+    // of the stratum, the pooled KM estimates that mixture, so the three cannot all be central.
+    let paper = targets_json();
+    let os = &paper["overall_survival"];
+    let mix = (36.0 * os["by_nodules"]["le10"]["km_surv_60"].as_f64().unwrap()
+        + 17.0 * os["by_nodules"]["gt10"]["km_surv_60"].as_f64().unwrap())
+        / 53.0;
+    assert!(mix - os["km_surv"]["60"].as_f64().unwrap() > 0.03, "mixture {mix}");
+    let inconsistent = [
+        "overall_survival.km_surv.60",
+        "overall_survival.by_nodules.le10.km_surv_60",
+        "overall_survival.by_nodules.gt10.km_surv_60",
+    ];
+
     let stats: Vec<_> = cal.targets.iter().map(|t| t.statistic.clone()).collect();
     let values = simulate_statistics(&scenario, &stats, cal.seed.wrapping_add(1), 2000);
-    let rows = target_rows(cal, &cal.target_values(&targets_json()).unwrap(), &values);
+    let rows = target_rows(cal, &cal.target_values(&paper).unwrap(), &values);
     let mut failures = Vec::new();
     for r in &rows {
         assert_eq!(r.n_defined, 2000, "{}", r.path);
-        if (r.mean - r.target).abs() + 3.0 * r.mc_se > r.tolerance {
+        let d = (r.mean - r.target).abs();
+        let ok = if inconsistent.contains(&r.path.as_str()) {
+            d - 3.0 * r.mc_se <= r.tolerance
+        } else {
+            d + 3.0 * r.mc_se <= r.tolerance
+        };
+        if !ok {
             failures.push(format!(
                 "{}: mean {} (MC SE {}) vs {} +- {}",
                 r.path, r.mean, r.mc_se, r.target, r.tolerance
