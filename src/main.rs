@@ -33,6 +33,10 @@ enum Command {
     Report(cli::report::ReportArgs),
     /// Power, cut-off stability and CI width at larger sample sizes, beside the events formulas.
     Plan(cli::plan::PlanArgs),
+    /// K synthetic cohorts of a scenario in one long CSV file (`cohort` column first).
+    Simulate(cli::simulate::SimulateArgs),
+    /// Fit a scenario's free parameters to the paper's figures; write the calibration report.
+    Calibrate(cli::calibrate::CalibrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,8 @@ fn main() -> ExitCode {
         Command::Truth(args) => cli::run::truth(args),
         Command::Report(args) => cli::report::report(args),
         Command::Plan(args) => cli::plan::plan(args),
+        Command::Simulate(args) => cli::simulate::run(args),
+        Command::Calibrate(args) => cli::calibrate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -38,7 +38,8 @@ pub fn freedman_power(events: f64, q: f64, hr: f64, alpha: f64) -> f64 {
 
 /// Events needed for `power` by Freedman's formula.
 pub fn freedman_events(power: f64, q: f64, hr: f64, alpha: f64) -> f64 {
-    (z(1.0 - alpha / 2.0) + z(power)).powi(2) * (q * hr + 1.0 - q).powi(2) / (q * (1.0 - q) * (hr - 1.0).powi(2))
+    (z(1.0 - alpha / 2.0) + z(power)).powi(2) * (q * hr + 1.0 - q).powi(2)
+        / (q * (1.0 - q) * (hr - 1.0).powi(2))
 }
 
 /// Power by Hsieh and Lavori's formula for a covariate of variance `var_x` whose squared multiple

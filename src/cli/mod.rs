@@ -2,9 +2,11 @@
 //! `survmc::report`. No statistics here.
 
 pub mod analyze;
+pub mod calibrate;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod simulate;
 
 /// An error caused by what the user gave us (a malformed flag): exit code 2.
 #[derive(Debug, thiserror::Error)]

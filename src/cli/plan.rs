@@ -145,7 +145,12 @@ pub fn plan(args: PlanArgs) -> Result<()> {
                 .collect(),
         })
         .collect();
-    match plots::power_curves("Simulated power against sample size", &series, &[(0.8, "80%"), (0.9, "90%")], "patients (n)") {
+    match plots::power_curves(
+        "Simulated power against sample size",
+        &series,
+        &[(0.8, "80%"), (0.9, "90%")],
+        "patients (n)",
+    ) {
         Ok(svg) => atomic_write(&out.join("power.svg"), svg.as_bytes())?,
         Err(e) => eprintln!("power figure left out: {e}"),
     }

@@ -100,7 +100,13 @@ fn figures(dir: &Path, study: &ScenarioStudy, seed: u64, summary: &Value) -> Res
     save(
         "km_os.svg",
         "Overall survival: typical synthetic registries and the paper",
-        plots::km_curves("Overall survival", &curves, &refs, "Months since first hepatectomy", "Overall survival"),
+        plots::km_curves(
+            "Overall survival",
+            &curves,
+            &refs,
+            "Months since first hepatectomy",
+            "Overall survival",
+        ),
     )?;
 
     // The data-chosen cut-off of each youden_cut estimand.
@@ -112,14 +118,20 @@ fn figures(dir: &Path, study: &ScenarioStudy, seed: u64, summary: &Value) -> Res
         save(
             &format!("{name}.svg"),
             &format!("Cut-off chosen by Youden's index ({})", r.marker),
-            plots::histogram(&format!("Data-chosen cut-off of {}", r.marker), &bins, &markers, "cut (positive: > cut)"),
+            plots::histogram(
+                &format!("Data-chosen cut-off of {}", r.marker),
+                &bins,
+                &markers,
+                "cut (positive: > cut)",
+            ),
         )?;
     }
 
     // Distribution of each Cox estimate, on the hazard-ratio scale, with the truth and the paper.
     for p in summary["pairs"].as_array().into_iter().flatten().filter(|p| p["method"] == "cox_wald") {
         let estimand = p["estimand"].as_str().unwrap_or("");
-        let (Some(truth), Some(bins)) = (p["truth"].as_f64(), histogram_bins(summary, &format!("{estimand}_log_hr")))
+        let (Some(truth), Some(bins)) =
+            (p["truth"].as_f64(), histogram_bins(summary, &format!("{estimand}_log_hr")))
         else {
             continue;
         };

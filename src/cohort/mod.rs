@@ -16,6 +16,7 @@
 //!
 //! Architecture invariant: only `cohort` (and the engine) draw random numbers; no IO here.
 
+pub mod calibrate;
 mod covariates;
 mod outcomes;
 mod truth;

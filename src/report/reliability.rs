@@ -400,12 +400,6 @@ fn performance_table(md: &mut String, s: &Value) {
     let _ = writeln!(md, "\nUnivariate screening models and Table 1 tests are in `performance.csv`.");
 }
 
-
-
-
-
-
-
 fn choice_mode(s: &Value, name: &str) -> Option<(String, f64)> {
     let c = choice(s, name)?;
     let best = c["table"]
