@@ -10,7 +10,7 @@ use survmc::engine::rng_for;
 
 const BIN: &str = env!("CARGO_BIN_EXE_survmc");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const TARGETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/paper/targets.json");
+const TARGETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/paper/targets.json");
 
 fn scenario_path(id: &str) -> PathBuf {
     Path::new(ROOT).join("scenarios").join(format!("{id}.toml"))

@@ -174,7 +174,7 @@ fn shipped_scenarios_load_and_name_their_targets() {
     let s = load("tsh2024");
     assert_eq!(s.n, 53);
     let targets: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/paper/targets.json"))
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/paper/targets.json"))
             .expect("targets.json"),
     )
     .expect("json");
@@ -372,7 +372,7 @@ const MEAN_REL_TOL: f64 = 0.10;
 fn two_thousand_cohorts_reproduce_table_1() {
     let s = load("tsh2024");
     let targets: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/paper/targets.json"))
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/paper/targets.json"))
             .expect("targets.json"),
     )
     .expect("json");

@@ -26,7 +26,7 @@ pub struct CalibrateArgs {
     #[arg(long)]
     write: bool,
     /// The paper's figures (targets are dotted paths into this file).
-    #[arg(long, default_value = "../shared/paper/targets.json")]
+    #[arg(long, default_value = "scenarios/paper/targets.json")]
     targets: PathBuf,
     /// Report directory; default: results/<scenario id>.
     #[arg(long)]

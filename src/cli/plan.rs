@@ -53,7 +53,24 @@ pub fn plan(args: PlanArgs) -> Result<()> {
     }
     let seed = args.seed.unwrap_or(base.analysis.seed);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&base.id).join("plan"));
-    let mut ns = args.n.clone();
+    let doc = run_plan(&base, &args.n, args.reps, args.followup, &args.target, seed, &out, args.resume)?;
+    super::print_stdout(&plan_markdown(&doc))
+}
+
+/// Simulates the study at each sample size of `ns` into `out/n<N>/` and writes `out/plan.json`,
+/// `plan.md` and `power.svg`; returns the plan document.
+#[allow(clippy::too_many_arguments)]
+pub fn run_plan(
+    base: &scenario::Scenario,
+    ns: &[usize],
+    reps: u64,
+    followup: Option<f64>,
+    targets: &[f64],
+    seed: u64,
+    out: &std::path::Path,
+    resume: bool,
+) -> Result<Value> {
+    let mut ns = ns.to_vec();
     ns.sort_unstable();
     ns.dedup();
 
@@ -69,15 +86,15 @@ pub fn plan(args: PlanArgs) -> Result<()> {
     for &n in &ns {
         let mut s = base.clone();
         s.n = n;
-        if let Some(f) = args.followup {
+        if let Some(f) = followup {
             s.censoring.iter_mut().for_each(|c| *c = Censoring::Fixed { at: f });
         }
         let dir = out.join(format!("n{n}"));
         eprintln!("plan: n = {n} -> {}", dir.display());
         let identity = ScenarioIdentity { id: base.id.clone(), sha256: format!("{}+n{n}", base.sha256) };
         let study = ScenarioStudy::new(s, seed, &TruthControl { n_large: 200_000, ..TruthControl::issue3() });
-        let mut config = RunConfig::new(identity, seed, args.reps, &dir);
-        config.resume = args.resume || dir.join("summary.json").exists();
+        let mut config = RunConfig::new(identity, seed, reps, &dir);
+        config.resume = resume || dir.join("summary.json").exists();
         let summary = engine::run(&study, &config)?.summary.context("a whole run has a summary")?;
         let summary = serde_json::to_value(&summary)?;
         rows.push((n, summary, study));
@@ -96,7 +113,7 @@ pub fn plan(args: PlanArgs) -> Result<()> {
             let p = pair(summary, name, "cox_wald");
             let truth = p.and_then(|p| p["truth"].as_f64());
             let pw = p.and_then(|p| est(&p["included"]["power"]));
-            let mse = p.and_then(|p| est(&p["included"]["modelse"]));
+            let mse = p.and_then(|p| est(&p["excluded"]["modelse"]));
             let deaths = choice_mean(summary, "os_events");
             let cut = choice_prop(summary, &format!("youden_cut_{}_vs_true_cut", "n_liver_nodules"), "equal");
             let (sch, fre, hl) = match (deaths, truth) {
@@ -117,8 +134,7 @@ pub fn plan(args: PlanArgs) -> Result<()> {
                 "schoenfeld": sch, "freedman": fre, "hsieh_lavori": hl,
             }));
         }
-        let solved: Vec<Value> = args
-            .target
+        let solved: Vec<Value> = targets
             .iter()
             .map(|&t| {
                 let sim = solve_n(&points, t);
@@ -128,9 +144,9 @@ pub fn plan(args: PlanArgs) -> Result<()> {
         claims.push(json!({"estimand": name, "group_fraction": q, "rho2_with_adjusters": rho2,
                            "by_n": table, "n_for_target": solved}));
     }
-    let doc = json!({"scenario": base.id, "seed": seed, "replicates_per_n": args.reps,
-                     "followup": args.followup, "claims": claims});
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let doc = json!({"scenario": base.id, "seed": seed, "replicates_per_n": reps,
+                     "followup": followup, "claims": claims});
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     atomic_write(&out.join("plan.json"), serde_json::to_string_pretty(&doc)?.as_bytes())?;
     atomic_write(&out.join("plan.md"), plan_markdown(&doc).as_bytes())?;
     let series: Vec<Series> = claims
@@ -155,7 +171,7 @@ pub fn plan(args: PlanArgs) -> Result<()> {
         Err(e) => eprintln!("power figure left out: {e}"),
     }
     eprintln!("{}: plan.json, plan.md, power.svg", out.display());
-    super::print_stdout(&plan_markdown(&doc))
+    Ok(doc)
 }
 
 /// The fraction of patients with the (binary) covariate, and its squared multiple correlation with
@@ -180,7 +196,7 @@ fn covariate_moments(s: &scenario::Scenario, seed: u64, covariate: usize, adjust
     (q.clamp(1e-9, 1.0 - 1e-9), rho2)
 }
 
-fn plan_markdown(doc: &Value) -> String {
+pub fn plan_markdown(doc: &Value) -> String {
     use std::fmt::Write;
     let mut md = format!(
         "# Planning a follow-up study: scenario `{}`\n\n{} replicates per sample size, seed {}{}.\n\n",
@@ -194,7 +210,7 @@ fn plan_markdown(doc: &Value) -> String {
         let _ = writeln!(md, "## `{}`\n", c["estimand"].as_str().unwrap_or(""));
         let _ = writeln!(
             md,
-            "| n | deaths | simulated power | Schoenfeld | Freedman | Hsieh–Lavori | 95% CI width (log-HR) | Youden cut = true cut |\n|---|---|---|---|---|---|---|---|"
+            "| n | deaths | simulated power | Schoenfeld | Freedman | Hsieh–Lavori | 95% CI width (log-HR, converged fits) | Youden cut = true cut |\n|---|---|---|---|---|---|---|---|"
         );
         for r in c["by_n"].as_array().into_iter().flatten() {
             let _ = writeln!(

@@ -41,8 +41,16 @@ pub fn write_report(dir: &Path, study: &ScenarioStudy, seed: u64, null_dir: Opti
         Some(d) => (Some(read_json(&d.join("summary.json"))?), Some(read_json(&d.join("manifest.json"))?)),
         None => (None, None),
     };
-    let figures = figures(dir, study, seed, &summary)?;
-    let md = reliability::render(&ReportInput {
+    let mut figures = figures(dir, study, seed, &summary)?;
+    let plan = dir.join("plan").join("plan.json");
+    let plan = if plan.exists() { Some(read_json(&plan)?) } else { None };
+    if plan.is_some() && dir.join("plan").join("power.svg").exists() {
+        figures.push(Figure {
+            title: "Power of the Cox claims against sample size".into(),
+            file: "plan/power.svg".into(),
+        });
+    }
+    let mut md = reliability::render(&ReportInput {
         summary: &summary,
         manifest: &manifest,
         null_summary: null_summary.as_ref(),
@@ -50,6 +58,11 @@ pub fn write_report(dir: &Path, study: &ScenarioStudy, seed: u64, null_dir: Opti
         claims: &study.scenario.report.claims,
         figures: &figures,
     });
+    if let Some(plan) = &plan {
+        md.push_str("\n## Planning a follow-up study\n\n");
+        // the plan's own headings, one level down
+        md.push_str(&super::plan::plan_markdown(plan).replace("\n## ", "\n### ").replacen("# ", "### ", 1));
+    }
     let path = dir.join("report.md");
     atomic_write(&path, md.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     eprintln!("{}: the reliability report", path.display());

@@ -37,7 +37,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub keep_replicates: bool,
     /// Replicates per block (the unit of persistence, sharding and merging).
-    #[arg(long, default_value_t = engine::DEFAULT_BLOCK_SIZE)]
+    #[arg(long, default_value_t = 2000)]
     pub block_size: u64,
 }
 
@@ -95,6 +95,20 @@ pub fn run(args: RunArgs) -> Result<()> {
             Some(null_out)
         }
     };
+    if !study.scenario.report.plan_n.is_empty() {
+        let r = &study.scenario.report;
+        let plan_reps = r.plan_replicates as u64;
+        super::plan::run_plan(
+            &study.scenario,
+            &r.plan_n,
+            plan_reps,
+            None,
+            &[0.8, 0.9],
+            seed,
+            &out.join("plan"),
+            args.resume,
+        )?;
+    }
     super::report::write_report(&out, &study, seed, null_out.as_deref())
 }
 

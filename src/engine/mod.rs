@@ -59,7 +59,7 @@ use crate::metrics::{
 use crate::report::run_output;
 
 /// Replicates per block unless configured otherwise.
-pub const DEFAULT_BLOCK_SIZE: u64 = 2000;
+pub const DEFAULT_BLOCK_SIZE: u64 = 500;
 
 /// A simulation study the engine can run: a fixed schema and one replicate at a time.
 pub trait Study: Sync {

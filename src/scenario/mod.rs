@@ -575,6 +575,9 @@ pub enum EstimandKind {
 pub struct Report {
     /// Resolved relative to the scenario file.
     pub null_scenario: Option<PathBuf>,
+    /// Sample sizes of the planning section (empty: none) and replicates at each.
+    pub plan_n: Vec<usize>,
+    pub plan_replicates: usize,
     pub claims: Vec<Claim>,
 }
 

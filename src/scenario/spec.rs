@@ -38,6 +38,9 @@ pub struct ScenarioSpec {
 pub struct ReportSpec {
     /// A scenario without effects, run alongside for false-positive rates (path relative to this file).
     pub null_scenario: Option<String>,
+    /// Sample sizes at which `survmc run` also simulates the study (its planning section).
+    pub plan_n: Option<Vec<i64>>,
+    pub plan_replicates: Option<i64>,
     #[serde(default)]
     pub claims: Vec<ClaimSpec>,
 }

@@ -1272,5 +1272,17 @@ fn report(c: &Ctx, file: &Path, r: Option<&ReportSpec>) -> Result<Report, Scenar
             },
         });
     }
-    Ok(Report { null_scenario, claims })
+    let mut plan_n = Vec::new();
+    for (i, &n) in r.plan_n.iter().flatten().enumerate() {
+        plan_n.push(c.count(&format!("report.plan_n[{i}]"), n)?);
+        if n < 1 {
+            return Err(c.err(format!("report.plan_n[{i}]"), n, "a sample size >= 1"));
+        }
+    }
+    let plan_replicates = match r.plan_replicates {
+        None => 1000,
+        Some(k) if k >= 1 => k as usize,
+        Some(k) => return Err(c.err("report.plan_replicates", k, "an integer >= 1")),
+    };
+    Ok(Report { null_scenario, plan_n, plan_replicates, claims })
 }
