@@ -33,6 +33,8 @@ enum Command {
     Report(cli::report::ReportArgs),
     /// Power, cut-off stability and CI width at larger sample sizes, beside the events formulas.
     Plan(cli::plan::PlanArgs),
+    /// The synthetic cohort of one replicate of a run, regenerated alone (CSV).
+    Replicate(cli::simulate::ReplicateArgs),
     /// K synthetic cohorts of a scenario in one long CSV file (`cohort` column first).
     Simulate(cli::simulate::SimulateArgs),
     /// Fit a scenario's free parameters to the paper's figures; write the calibration report.
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Truth(args) => cli::run::truth(args),
         Command::Report(args) => cli::report::report(args),
         Command::Plan(args) => cli::plan::plan(args),
+        Command::Replicate(args) => cli::simulate::replicate(args),
         Command::Simulate(args) => cli::simulate::run(args),
         Command::Calibrate(args) => cli::calibrate::run(args),
     };
