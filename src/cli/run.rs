@@ -109,7 +109,13 @@ pub fn run(args: RunArgs) -> Result<()> {
             args.resume,
         )?;
     }
-    super::report::write_report(&out, &study, seed, null_out.as_deref())
+    // The reliability report for scenarios that ask for one (a `[report]` table); a plain run's
+    // outputs stay exactly those of `survmc merge`.
+    let r = &study.scenario.report;
+    if r.null_scenario.is_some() || !r.claims.is_empty() || !r.plan_n.is_empty() {
+        super::report::write_report(&out, &study, seed, null_out.as_deref())?;
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]

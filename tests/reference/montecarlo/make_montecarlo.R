@@ -31,22 +31,7 @@ for (r in seq_len(reps)) {
   est[r] <- coef(fit); se[r] <- sqrt(fit$var[1, 1])
   cover[r] <- abs(est[r] - beta) <= qnorm(0.975) * se[r]
 }
-c_# (d) type-I error of the log-rank and Cox Wald tests in a design shaped like the seed registry:
-# n = 53 in fixed groups of 36 and 17, exponential deaths (rate 0.012 per month), Weibull follow-up
-# (shape 0.51, scale 27 months, as calibrated for the late era): about 15 deaths, no effect.
-g <- c(rep(0, 36), rep(1, 17))
-rej_lr <- rej_cox <- logical(reps)
-for (r in seq_len(reps)) {
-  t <- rexp(53, 0.012); cz <- rweibull(53, 0.51, 27)
-  y <- pmin(t, cz); e <- as.integer(t <= cz)
-  if (sum(e) == 0) next
-  rej_lr[r] <- survdiff(Surv(y, e) ~ g)$chisq >= qchisq(0.95, 1)
-  fit <- suppressWarnings(coxph(Surv(y, e) ~ g))
-  rej_cox[r] <- summary(fit)$coefficients[, "Pr(>|z|)"] < 0.05
-}
-rate <- function(x) { p <- mean(x); list(rate = p, mcse = sqrt(p * (1 - p) / reps)) }
-
-res <- list(
+c_res <- list(
   bias = mean(est) - beta, bias_mcse = sd(est) / sqrt(reps),
   emp_se = sd(est), emp_se_mcse = sd(est) / sqrt(2 * (reps - 1)),
   model_se = sqrt(mean(se^2)),
