@@ -25,7 +25,10 @@ fn study(path: &Path) -> (ScenarioStudy, ScenarioIdentity, u64) {
 }
 
 fn files(dir: &Path, names: &[&str]) -> Vec<Vec<u8>> {
-    names.iter().map(|n| std::fs::read(dir.join(n)).unwrap_or_else(|_| panic!("{n} in {}", dir.display()))).collect()
+    names
+        .iter()
+        .map(|n| std::fs::read(dir.join(n)).unwrap_or_else(|_| panic!("{n} in {}", dir.display())))
+        .collect()
 }
 
 #[test]
@@ -49,20 +52,31 @@ fn a_replicate_regenerated_alone_gives_the_numbers_the_run_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let scenario = format!("{ROOT}/scenarios/textbook_exponential.toml");
-    let run = survmc(&["run", &scenario, "--reps", "300", "--out", out.to_str().unwrap(), "--keep-replicates"]);
+    let run =
+        survmc(&["run", &scenario, "--reps", "300", "--out", out.to_str().unwrap(), "--keep-replicates"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let csv = dir.path().join("rep7.csv");
     let rep = survmc(&["replicate", &scenario, "--rep", "7", "--out", csv.to_str().unwrap()]);
     assert!(rep.status.success(), "{}", String::from_utf8_lossy(&rep.stderr));
     let analysed = survmc(&[
-        "analyze", "--data", csv.to_str().unwrap(), "--time", "os_time", "--event", "os_event", "--cox", "treated",
-        "--format", "json",
+        "analyze",
+        "--data",
+        csv.to_str().unwrap(),
+        "--time",
+        "os_time",
+        "--event",
+        "os_event",
+        "--cox",
+        "treated",
+        "--format",
+        "json",
     ]);
     assert!(analysed.status.success(), "{}", String::from_utf8_lossy(&analysed.stderr));
     let v: Value = serde_json::from_slice(&analysed.stdout).unwrap();
     let coef = v["cox"][0]["coef"][0].as_f64().unwrap();
     let recorded = std::fs::read_to_string(out.join("replicates.csv")).unwrap();
-    let row = recorded.lines().find(|l| l.starts_with("7,cox_hr_os_treated,cox_wald,")).expect("row of rep 7");
+    let row =
+        recorded.lines().find(|l| l.starts_with("7,cox_hr_os_treated,cox_wald,")).expect("row of rep 7");
     let est: f64 = row.split(',').nth(3).unwrap().parse().unwrap();
     // the cohort CSV rounds times to 10 decimals, which cannot change a Cox fit (it depends on the
     // order of the times only): the estimate is the same number
@@ -76,13 +90,18 @@ fn a_replicate_regenerated_alone_gives_the_numbers_the_run_recorded() {
 fn committed_results_are_reproduced_from_the_committed_seed() {
     for id in ["tsh2024", "tsh2024_null"] {
         let committed = PathBuf::from(ROOT).join("results").join(id);
-        let manifest: Value = serde_json::from_slice(&std::fs::read(committed.join("manifest.json")).unwrap()).unwrap();
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(committed.join("manifest.json")).unwrap()).unwrap();
         let reps = manifest["replicates"].as_u64().unwrap();
         let block_size = manifest["block_size"].as_u64().unwrap();
         let n_blocks = manifest["blocks"].as_u64().unwrap();
         let (study, identity, seed) = study(&Path::new(ROOT).join("scenarios").join(format!("{id}.toml")));
         assert_eq!(manifest["seed"].as_u64(), Some(seed), "{id}: the committed seed is the scenario's");
-        assert_eq!(manifest["scenario"]["sha256"].as_str(), Some(identity.sha256.as_str()), "{id}: scenario changed");
+        assert_eq!(
+            manifest["scenario"]["sha256"].as_str(),
+            Some(identity.sha256.as_str()),
+            "{id}: scenario changed"
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let mut c = RunConfig::new(identity, seed, reps, dir.path().join("slice"));
@@ -96,12 +115,18 @@ fn committed_results_are_reproduced_from_the_committed_seed() {
             names.sort();
             std::fs::read(&names[0]).unwrap()
         };
-        assert!(block(&c.out_dir) == block(&committed), "{id}: block 0 recomputed differs from the committed one");
+        assert!(
+            block(&c.out_dir) == block(&committed),
+            "{id}: block 0 recomputed differs from the committed one"
+        );
 
         let merged = dir.path().join("merged");
         engine::merge(std::slice::from_ref(&committed), &merged).expect("merge of the committed blocks");
         let names = ["summary.json", "performance.csv", "manifest.json"];
-        assert!(files(&merged, &names) == files(&committed, &names), "{id}: committed outputs are not the blocks' fold");
+        assert!(
+            files(&merged, &names) == files(&committed, &names),
+            "{id}: committed outputs are not the blocks' fold"
+        );
     }
 }
 
@@ -126,7 +151,9 @@ fn null_type_one_error_in_a_registry_shaped_design_matches_r() {
         &std::fs::read_to_string(format!("{ROOT}/tests/reference/montecarlo/montecarlo.json")).unwrap(),
     )
     .unwrap();
-    for (estimand, method, key) in [("lr", "logrank", "null_n53_36_17_logrank"), ("cox", "cox_wald", "null_n53_36_17_cox_wald")] {
+    for (estimand, method, key) in
+        [("lr", "logrank", "null_n53_36_17_logrank"), ("cox", "cox_wald", "null_n53_36_17_cox_wald")]
+    {
         let p = summary.pairs.iter().find(|p| p.estimand == estimand && p.method == method).unwrap();
         let e = &p.performance.included.power;
         let (ours, se) = (e.est.unwrap(), e.mcse.unwrap());
