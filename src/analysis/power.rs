@@ -79,9 +79,9 @@ mod tests {
         assert!((d - 65.345).abs() < 0.01, "{d}");
         let f = freedman_events(0.8, 0.5, 2.0, 0.05);
         assert!((f - 70.640).abs() < 0.001, "{f}");
-        // each power formula inverts its events formula
-        assert!((schoenfeld_power(d, 0.5, 2f64.ln(), 0.05) - 0.8).abs() < 1e-12);
-        assert!((freedman_power(f, 0.5, 2.0, 0.05) - 0.8).abs() < 1e-12);
+        // each power formula inverts its events formula (to statrs' normal accuracy, ~1e-10)
+        assert!((schoenfeld_power(d, 0.5, 2f64.ln(), 0.05) - 0.8).abs() < 1e-9);
+        assert!((freedman_power(f, 0.5, 2.0, 0.05) - 0.8).abs() < 1e-9);
         // Hsieh-Lavori without correlation is Schoenfeld with s^2 = q (1 - q)
         let h = hsieh_lavori_events(0.8, 0.25, 0.0, 2f64.ln(), 0.05);
         assert!((h - d).abs() < 1e-9);
