@@ -479,17 +479,20 @@ fn screening(
     out.choices[sc.n_false] = Choice::Value(n_false as f64);
     out.choices[sc.any_false] = Choice::Category(u32::from(n_false > 0));
     let mut false_independent = false;
-    if !chosen.is_empty() {
-        if let Some(fit) = cox_complete_cases(&data.os, &data.os_rows, cohort, &chosen, control) {
-            for (m, &j) in chosen.iter().enumerate() {
-                let o = cox_observation(&fit, m);
-                let k = sc.columns.iter().position(|&c| c == j).unwrap_or(0);
-                if sc.null_effect[k] && o.p_value.is_some_and(|p| p < sc.alpha) {
-                    false_independent = true;
-                }
-                if let Some(&(_, pair)) = sc.multivariate.iter().find(|(c, _)| *c == j) {
-                    out.observations[pair] = Some(o);
-                }
+    let multivariate = if chosen.is_empty() {
+        None
+    } else {
+        cox_complete_cases(&data.os, &data.os_rows, cohort, &chosen, control)
+    };
+    if let Some(fit) = multivariate {
+        for (m, &j) in chosen.iter().enumerate() {
+            let o = cox_observation(&fit, m);
+            let k = sc.columns.iter().position(|&c| c == j).unwrap_or(0);
+            if sc.null_effect[k] && o.p_value.is_some_and(|p| p < sc.alpha) {
+                false_independent = true;
+            }
+            if let Some(&(_, pair)) = sc.multivariate.iter().find(|(c, _)| *c == j) {
+                out.observations[pair] = Some(o);
             }
         }
     }

@@ -143,10 +143,9 @@ fn assess(c: &Claim, s: &Value, null: Option<&Value>, deaths: Option<f64>) -> (S
             if let (Some(t), Some((m, _))) = (p["truth"].as_f64(), stat(p, "included", "thetamean")) {
                 let _ = write!(shows, "; true HR {:.2}, mean estimate HR {:.2}", t.exp(), m.exp());
             }
-            if let Some(q) = pair(s, &c.estimand, &format!("{method}_if_significant")) {
-                if let Some((m, _)) = stat(q, "included", "thetamean") {
-                    let _ = write!(shows, "; HR when significant {:.2} (winner's curse)", m.exp());
-                }
+            let if_significant = pair(s, &c.estimand, &format!("{method}_if_significant"));
+            if let Some((m, _)) = if_significant.and_then(|q| stat(q, "included", "thetamean")) {
+                let _ = write!(shows, "; HR when significant {:.2} (winner's curse)", m.exp());
             }
             if let Some((cv, _)) = stat(p, "included", "cover") {
                 let _ = write!(shows, "; CI coverage {}", pct(cv));
