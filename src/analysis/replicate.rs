@@ -196,7 +196,7 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
                     b.pair(&format!("{name}_sensitivity"), "apparent", rt.map(|r| r.sensitivity), vec![]);
                 let spec =
                     b.pair(&format!("{name}_specificity"), "apparent", rt.map(|r| r.specificity), vec![]);
-                let cut = b.numeric(name, Some(HistogramSpec { lo: 0.0, hi: 60.0, bins: 60 }));
+                let cut = b.numeric(name, Some(cut_histogram(rt.map(|r| r.youden_cut))));
                 let vs_truth = b.categorical(
                     &format!("{name}_vs_true_cut"),
                     &["below", "equal", "above", "reversed_direction", "none"],
@@ -216,7 +216,7 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
                 let lau92 = b.pair(name, "lau92", None, vec![Measure::Power]);
                 let lau94 = b.pair(name, "lau94", None, vec![Measure::Power]);
                 let cut =
-                    b.numeric(&format!("{name}_cut"), Some(HistogramSpec { lo: 0.0, hi: 60.0, bins: 60 }));
+                    b.numeric(&format!("{name}_cut"), Some(cut_histogram(None)));
                 items.push(Item::Maxstat { endpoint: *endpoint, marker: *marker, naive, lau92, lau94, cut });
             }
         }
@@ -306,6 +306,18 @@ impl Builder {
     fn numeric(&mut self, name: &str, histogram: Option<HistogramSpec>) -> usize {
         self.choices.push(ChoiceSpec { name: name.into(), kind: ChoiceKind::Numeric { histogram } });
         self.choices.len() - 1
+    }
+}
+
+/// Bins for a data-chosen cut-point: unit bins on [0, 60] for small whole-number cuts (counts such
+/// as the number of nodules), otherwise 60 bins on [0, 3 x the true cut] (laboratory values,
+/// minutes, millilitres).
+fn cut_histogram(true_cut: Option<f64>) -> HistogramSpec {
+    match true_cut {
+        Some(c) if c.is_finite() && !(c.fract() == 0.0 && c.abs() <= 20.0) => {
+            HistogramSpec { lo: 0.0, hi: 3.0 * c.abs().max(0.1), bins: 60 }
+        }
+        _ => HistogramSpec { lo: 0.0, hi: 60.0, bins: 60 },
     }
 }
 
