@@ -61,6 +61,10 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
         return Err(UsageError("--cohorts must be at least 1".into()).into());
     }
 
+    // The report directory before the (long) fit: an unwritable place fails at once.
+    let dir = args.out_dir.clone().unwrap_or_else(|| PathBuf::from("results").join(&scenario.id));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+
     let fit = {
         let mut report = progress_reporter(control.max_evals);
         calibrate(&scenario, &target_values, &control, &mut *report)?
@@ -85,8 +89,6 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
         written_back: args.write,
         reasons: &reasons,
     };
-    let dir = args.out_dir.clone().unwrap_or_else(|| PathBuf::from("results").join(&scenario.id));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let json = serde_json::to_string_pretty(&to_json(&fit, &ctx))? + "\n";
     atomic_write(&dir.join("calibration.json"), json.as_bytes())
         .with_context(|| format!("cannot write {}", dir.join("calibration.json").display()))?;

@@ -42,8 +42,9 @@ pub struct PlanArgs {
 
 pub fn plan(args: PlanArgs) -> Result<()> {
     let base = scenario::load(&args.scenario)?;
-    if args.n.is_empty() || args.n.contains(&0) {
-        return Err(UsageError("--n needs sample sizes >= 1, e.g. --n 53,100,200".into()).into());
+    // The scenario's limit on n (`n` <= 10^7 in scenario files): cohorts are held in memory whole.
+    if args.n.is_empty() || args.n.iter().any(|&n| !(1..=10_000_000).contains(&n)) {
+        return Err(UsageError("--n needs sample sizes in 1..=10000000, e.g. --n 53,100,200".into()).into());
     }
     if args.target.iter().any(|t| !(*t > 0.0 && *t < 1.0)) {
         return Err(UsageError("--target needs powers in (0, 1), e.g. --target 0.8,0.9".into()).into());

@@ -214,9 +214,18 @@ pub fn row_paths(dir: &Path, b: u64) -> [PathBuf; 2] {
     [d.join(format!("block-{b:06}.replicates.csv")), d.join(format!("block-{b:06}.choices.csv"))]
 }
 
+/// Creates `DIR/blocks` and removes the temporary files a killed process left there
+/// (`.block-*.tmp-*`: never renamed, so never part of the run).
 pub fn prepare_dir(dir: &Path) -> Result<(), EngineError> {
     let d = blocks_dir(dir);
-    std::fs::create_dir_all(&d).map_err(|e| EngineError::io(&d, e))
+    std::fs::create_dir_all(&d).map_err(|e| EngineError::io(&d, e))?;
+    for entry in std::fs::read_dir(&d).map_err(|e| EngineError::io(&d, e))?.flatten() {
+        let name = entry.file_name();
+        if name.to_str().is_some_and(|n| n.starts_with(".block-") && n.contains(".tmp-")) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
 }
 
 /// Indices of the persisted blocks in `dir` (sorted). Temporary files are ignored.

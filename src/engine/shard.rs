@@ -68,7 +68,8 @@ impl fmt::Display for Shard {
 /// Combine the output directories of shards (or of partial and resumed runs) into `out`: checks
 /// they belong to the same run (scenario, file hash, seed, survmc version, replicates, block size,
 /// schema) and that every block is present exactly once, copies the blocks into `out` and writes
-/// the outputs there, byte-identical to an unsharded run's.
+/// the outputs there, byte-identical to an unsharded run's. `out` must be absent, empty or one of
+/// `dirs`; a new `out` appears whole (built under `.NAME.merging`, then renamed) or not at all.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<RunOutcome, EngineError> {
     let start = Instant::now();
     let Some(first) = dirs.first() else {
@@ -113,31 +114,24 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<RunOutcome, EngineError> {
         return Err(EngineError::OutputExists { path: out.to_path_buf() });
     }
 
-    // Copy into `out` (rows first, the block's JSON last), then write the outputs from there.
-    blocks::prepare_dir(out)?;
-    run.write(out)?;
-    for (b, holder) in &holders {
-        let dir = &holder[0];
-        if same_dir(dir, out) {
-            continue;
+    // A new output directory is built whole under a temporary sibling name and renamed into place
+    // at the end: a killed or failing merge leaves the full output or none (a stale staging
+    // directory of a killed merge is replaced by the next merge). A merge into one of its input
+    // directories writes in place (each file atomically).
+    let staging = if out_is_input { None } else { staging_dir(out)? };
+    let dest = staging.as_deref().unwrap_or(out);
+    let summary = write_merged(dirs, &run, &holders, dest, n_blocks, start);
+    let summary = match (summary, &staging) {
+        (Err(e), Some(staging)) => {
+            let _ = std::fs::remove_dir_all(staging);
+            return Err(e);
         }
-        let [rows, choices] = blocks::row_paths(dir, *b);
-        for path in [rows, choices, blocks::block_path(dir, *b)] {
-            if path.exists() {
-                let bytes = std::fs::read(&path).map_err(|e| EngineError::io(&path, e))?;
-                let name = path.file_name().unwrap_or_default();
-                let dest = blocks::blocks_dir(out).join(name);
-                run_output::atomic_write(&dest, &bytes).map_err(|e| EngineError::io(&dest, e))?;
-            }
-        }
+        (result, _) => result?,
+    };
+    if let Some(staging) = &staging {
+        // rename(2) replaces an empty directory (`staging_dir` checked `out` is absent or empty).
+        std::fs::rename(staging, out).map_err(|e| EngineError::io(out, e))?;
     }
-    let summary = super::finalize(out, &run, n_blocks, StopReason::Completed, None)?;
-    let provenance = serde_json::json!({
-        "merged_from": dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>(),
-        "blocks": n_blocks,
-        "elapsed_seconds": start.elapsed().as_secs_f64(),
-    });
-    run_output::write_provenance(out, &provenance)?;
     Ok(RunOutcome {
         out_dir: out.to_path_buf(),
         replicates: run.key.replicates,
@@ -147,6 +141,68 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<RunOutcome, EngineError> {
         stop: StopReason::Completed,
         summary: Some(summary),
     })
+}
+
+/// Copies the blocks into `dest` (rows first, the block's JSON last) and writes the outputs there.
+fn write_merged(
+    dirs: &[PathBuf],
+    run: &RunFile,
+    holders: &BTreeMap<u64, Vec<PathBuf>>,
+    dest: &Path,
+    n_blocks: u64,
+    start: Instant,
+) -> Result<super::RunSummary, EngineError> {
+    blocks::prepare_dir(dest)?;
+    run.write(dest)?;
+    for (b, holder) in holders {
+        let dir = &holder[0];
+        if same_dir(dir, dest) {
+            continue;
+        }
+        let [rows, choices] = blocks::row_paths(dir, *b);
+        for path in [rows, choices, blocks::block_path(dir, *b)] {
+            if path.exists() {
+                let bytes = std::fs::read(&path).map_err(|e| EngineError::io(&path, e))?;
+                let name = path.file_name().unwrap_or_default();
+                let to = blocks::blocks_dir(dest).join(name);
+                run_output::atomic_write(&to, &bytes).map_err(|e| EngineError::io(&to, e))?;
+            }
+        }
+    }
+    let summary = super::finalize(dest, run, n_blocks, StopReason::Completed, None)?;
+    let provenance = serde_json::json!({
+        "merged_from": dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>(),
+        "blocks": n_blocks,
+        "elapsed_seconds": start.elapsed().as_secs_f64(),
+    });
+    run_output::write_provenance(dest, &provenance)?;
+    Ok(summary)
+}
+
+/// A fresh, empty staging directory next to `out` (`.NAME.merging`), after checking `out` is
+/// absent or an empty directory; `None` when `out` has no file name (".", "/").
+fn staging_dir(out: &Path) -> Result<Option<PathBuf>, EngineError> {
+    let Some(name) = out.file_name().and_then(|n| n.to_str()) else { return Ok(None) };
+    match std::fs::read_dir(out) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(EngineError::Config(format!(
+                    "{}: the merge output directory holds files: choose a new or empty directory",
+                    out.display()
+                )));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(EngineError::io(out, e)),
+    }
+    let staging = out.with_file_name(format!(".{name}.merging"));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| EngineError::io(&staging, e))?;
+    }
+    if let Some(parent) = staging.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+    }
+    Ok(Some(staging))
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {

@@ -9,6 +9,11 @@ use super::*;
 /// Tolerance on "sums to 1" / "sums to n" for probabilities read from a file.
 const SUM_TOL: f64 = 1e-6;
 
+/// Largest cohort size (`n`, `report.plan_n`): a cohort is held in memory whole (a few dozen bytes
+/// per patient and column), so 10^7 patients is already gigabytes in total; a typo like
+/// n = 10^12 must be refused here, not met by an allocation failure.
+const MAX_N: i64 = 10_000_000;
+
 struct Ctx {
     file: PathBuf,
 }
@@ -67,6 +72,13 @@ pub(super) fn validate(file: &Path, id: &str, spec: ScenarioSpec) -> Result<Scen
     let c = Ctx { file: file.to_path_buf() };
     if spec.n < 1 {
         return Err(c.err("n", spec.n, "an integer >= 1"));
+    }
+    if spec.n > MAX_N {
+        return Err(c.err(
+            "n",
+            spec.n,
+            format!("an integer <= {MAX_N} (the largest cohort survmc simulates)"),
+        ));
     }
     let n = spec.n as usize;
     let seed = match spec.seed {
@@ -1275,8 +1287,8 @@ fn report(c: &Ctx, file: &Path, r: Option<&ReportSpec>) -> Result<Report, Scenar
     let mut plan_n = Vec::new();
     for (i, &n) in r.plan_n.iter().flatten().enumerate() {
         plan_n.push(c.count(&format!("report.plan_n[{i}]"), n)?);
-        if n < 1 {
-            return Err(c.err(format!("report.plan_n[{i}]"), n, "a sample size >= 1"));
+        if !(1..=MAX_N).contains(&n) {
+            return Err(c.err(format!("report.plan_n[{i}]"), n, format!("a sample size in 1..={MAX_N}")));
         }
     }
     let plan_replicates = match r.plan_replicates {
