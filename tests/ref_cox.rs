@@ -2,18 +2,20 @@
 //! (R 4.2.2, survival 3.5.3: `coxph(Surv(time, event) ~ covariates, ties = ...)`, default control;
 //! rows missing a covariate of the model left out).
 
+mod common;
+
 use serde_json::Value;
 use survmc::data::SurvivalData;
 use survmc::estimators::cox::Ties;
 use survmc::report::blocks::cox::cox_block;
 use survmc::report::compare::{Tolerance, differences};
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference");
 const CASES: [&str; 5] = ["aml", "lung", "ovarian", "ties_months", "veteran"];
 
 /// The CSV as named columns; an empty cell is `None`.
 fn read_csv(case: &str) -> Vec<(String, Vec<Option<f64>>)> {
-    let mut rdr = csv::Reader::from_path(format!("{REFERENCE}/data/{case}.csv")).unwrap();
+    let mut rdr =
+        csv::Reader::from_path(format!("{}/data/{case}.csv", common::reference_dir().display())).unwrap();
     let names: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
     let mut cols: Vec<Vec<Option<f64>>> = vec![Vec::new(); names.len()];
     for rec in rdr.records() {
@@ -37,7 +39,8 @@ fn cox_matches_r_on_every_reference_case() {
     for case in CASES {
         let cols = read_csv(case);
         let expected: Value = serde_json::from_str(
-            &std::fs::read_to_string(format!("{REFERENCE}/expected/{case}.json")).unwrap(),
+            &std::fs::read_to_string(format!("{}/expected/{case}.json", common::reference_dir().display()))
+                .unwrap(),
         )
         .unwrap();
         let models = expected["cox"].as_array().unwrap();

@@ -2,13 +2,14 @@
 //! `../shared/reference` (see its README and make_reference.R): `km` on all rows, each
 //! `km_by_group` entry on the rows of that group level, and `tests` (survdiff, rho = 0 and 1).
 
+mod common;
+
 use serde_json::Value;
 use survmc::data::{Factor, SurvivalData};
 use survmc::report::blocks::km::km_block;
 use survmc::report::blocks::logrank::tests_block;
 use survmc::report::compare::{Tolerance, differences};
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference");
 const TOL: Tolerance = Tolerance { rel: 1e-8, abs: 1e-10, skip_below: 1e-12 };
 
 /// One reference case: time, event and the group column (None where the cell is empty).
@@ -21,7 +22,7 @@ struct Case {
 }
 
 fn load_cases() -> Vec<Case> {
-    let mut names: Vec<String> = std::fs::read_dir(format!("{REFERENCE}/data"))
+    let mut names: Vec<String> = std::fs::read_dir(format!("{}/data", common::reference_dir().display()))
         .expect("reference data folder")
         .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
         .filter_map(|f| f.strip_suffix(".csv").map(str::to_string))
@@ -31,10 +32,12 @@ fn load_cases() -> Vec<Case> {
 }
 
 fn load_case(name: &str) -> Case {
-    let text = std::fs::read_to_string(format!("{REFERENCE}/expected/{name}.json")).expect("expected json");
+    let text = std::fs::read_to_string(format!("{}/expected/{name}.json", common::reference_dir().display()))
+        .expect("expected json");
     let expected: Value = serde_json::from_str(&text).expect("valid json");
     let group_col = expected["columns"]["group"].as_str().expect("columns.group").to_string();
-    let mut rdr = csv::Reader::from_path(format!("{REFERENCE}/data/{name}.csv")).expect("csv");
+    let mut rdr = csv::Reader::from_path(format!("{}/data/{name}.csv", common::reference_dir().display()))
+        .expect("csv");
     let headers = rdr.headers().expect("header").clone();
     let col =
         |h: &str| headers.iter().position(|x| x == h).unwrap_or_else(|| panic!("{name}: no column {h}"));

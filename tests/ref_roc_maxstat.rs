@@ -1,6 +1,8 @@
 //! The `roc` and `maxstat` blocks against R (pROC 1.18.0, maxstat 0.7-25) on every reference case
 //! in `../shared/reference` (made by `make_reference.R`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -8,8 +10,6 @@ use survmc::data::SurvivalData;
 use survmc::report::blocks::maxstat::maxstat_block;
 use survmc::report::blocks::roc::roc_block;
 use survmc::report::compare::{Tolerance, differences};
-
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference");
 
 /// The standard of the reference README: 1e-8 relative, 1e-10 absolute, p-values below 1e-12 skipped.
 const TOL: Tolerance = Tolerance { rel: 1e-8, abs: 1e-10, skip_below: 1e-12 };
@@ -26,7 +26,7 @@ fn load(expected_path: &Path) -> Case {
     let name = expected_path.file_stem().unwrap().to_string_lossy().into_owned();
     let expected: Value = serde_json::from_str(&std::fs::read_to_string(expected_path).unwrap()).unwrap();
     let marker_col = expected["columns"]["marker"].as_str().expect("columns.marker").to_string();
-    let csv_path = Path::new(REFERENCE).join("data").join(format!("{name}.csv"));
+    let csv_path = common::reference_dir().join("data").join(format!("{name}.csv"));
     let mut reader = csv::Reader::from_path(&csv_path).unwrap();
     let headers = reader.headers().unwrap().clone();
     let col =
@@ -47,7 +47,7 @@ fn load(expected_path: &Path) -> Case {
 }
 
 fn cases() -> Vec<Case> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(Path::new(REFERENCE).join("expected"))
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(common::reference_dir().join("expected"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))

@@ -2,6 +2,8 @@
 //! `fisher.test`, `chisq.test`, `wilcox.test`; made by `make_reference.R`), at 1e-8 relative
 //! (1e-10 absolute; p-values below 1e-12 not compared).
 
+mod common;
+
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,7 +14,7 @@ use survmc::report::compare::{Tolerance, differences};
 const TOL: Tolerance = Tolerance { rel: 1e-8, abs: 1e-10, skip_below: 1e-12 };
 
 fn reference_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference"))
+    common::reference_dir()
 }
 
 /// Columns of a reference CSV by name; an empty cell is `None` (R's NA).

@@ -2,27 +2,17 @@
 //! made by `make_reference.R`) through `survmc analyze`, every field at 1e-8 relative (1e-10 absolute
 //! near zero; p-values below 1e-12 are not compared, as the reference README allows).
 
+mod common;
+
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use survmc::analysis::analyze::{AnalyzeSpec, analyze};
 use survmc::input::Dataset;
 use survmc::report::compare::{Tolerance, differences};
 
 const TOL: Tolerance = Tolerance { rel: 1e-8, abs: 1e-10, skip_below: 1e-12 };
 
-/// `$SURVMC_REFERENCE_DIR` if set (a folder of more cases made by `make_reference.R`), else
-/// `../shared/reference` when present (it may hold more cases), else the copy in `tests/reference`.
-fn reference_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SURVMC_REFERENCE_DIR") {
-        return PathBuf::from(dir);
-    }
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
-    if shared.join("expected").is_dir() { shared } else { vendored_dir() }
-}
-
-fn vendored_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference")
-}
+use common::{reference_dir, vendored_dir};
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array().expect("array").iter().map(|s| s.as_str().expect("string").to_string()).collect()

@@ -189,14 +189,19 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
                 items.push(Item::Logrank { endpoint: *endpoint, by: *by, pair });
             }
             EstimandKind::YoudenCut { marker } => {
-                let rt = truth.roc.iter().find(|r| r.marker == names[*marker]);
-                let auc =
-                    b.pair(&format!("{name}_auc"), "roc_delong", rt.map(|r| r.auc), vec![Measure::Bias]);
+                // The truth is computed for "positive when marker > cut". pROC's automatic direction
+                // estimates the AUC of the better direction, max(AUC, 1 - AUC) in large samples;
+                // when that is the reverse direction the true cut, sensitivity and specificity of
+                // the "<" direction do not apply, and are left undefined.
+                let rt_all = truth.roc.iter().find(|r| r.marker == names[*marker]);
+                let rt = rt_all.filter(|r| r.auc >= 0.5);
+                let true_auc = rt_all.map(|r| r.auc.max(1.0 - r.auc));
+                let auc = b.pair(&format!("{name}_auc"), "roc_delong", true_auc, vec![Measure::Bias]);
                 let sens =
                     b.pair(&format!("{name}_sensitivity"), "apparent", rt.map(|r| r.sensitivity), vec![]);
                 let spec =
                     b.pair(&format!("{name}_specificity"), "apparent", rt.map(|r| r.specificity), vec![]);
-                let cut = b.numeric(name, Some(cut_histogram(rt.map(|r| r.youden_cut))));
+                let cut = b.numeric(name, Some(cut_histogram(rt_all.map(|r| r.youden_cut))));
                 let vs_truth = b.categorical(
                     &format!("{name}_vs_true_cut"),
                     &["below", "equal", "above", "reversed_direction", "none"],
@@ -215,8 +220,7 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
                 let naive = b.pair(name, "naive_fixed_cut", None, vec![Measure::Power]);
                 let lau92 = b.pair(name, "lau92", None, vec![Measure::Power]);
                 let lau94 = b.pair(name, "lau94", None, vec![Measure::Power]);
-                let cut =
-                    b.numeric(&format!("{name}_cut"), Some(cut_histogram(None)));
+                let cut = b.numeric(&format!("{name}_cut"), Some(cut_histogram(None)));
                 items.push(Item::Maxstat { endpoint: *endpoint, marker: *marker, naive, lau92, lau94, cut });
             }
         }
