@@ -18,6 +18,9 @@ start=$(date +%s)
 say() { echo "slurm-test [$(($(date +%s) - start))s]: $*" >&2; }
 
 reps=${REPS:-2000}
+# blocks of 250 replicates, so that every one of the 4 tasks has blocks to run (sbatch passes the
+# environment on to the tasks)
+export SURVMC_BLOCK_SIZE=${SURVMC_BLOCK_SIZE:-250}
 seed=${SEED:-20261126}
 tasks=${TASKS:-4}
 scenario=${SCENARIO:-}

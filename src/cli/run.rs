@@ -37,7 +37,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub keep_replicates: bool,
     /// Replicates per block (the unit of persistence, sharding and merging).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, env = "SURVMC_BLOCK_SIZE")]
     pub block_size: u64,
 }
 

@@ -69,7 +69,8 @@ impl fmt::Display for Shard {
 /// they belong to the same run (scenario, file hash, seed, survmc version, replicates, block size,
 /// schema) and that every block is present exactly once, copies the blocks into `out` and writes
 /// the outputs there, byte-identical to an unsharded run's. `out` must be absent, empty or one of
-/// `dirs`; a new `out` appears whole (built under `.NAME.merging`, then renamed) or not at all.
+/// `dirs`; a new `out` appears whole (built under `.NAME.merging`, then renamed) or not at all; an
+/// existing `out` holding other things (not a run) receives the outputs file by file, manifest last.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<RunOutcome, EngineError> {
     let start = Instant::now();
     let Some(first) = dirs.first() else {
@@ -129,8 +130,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<RunOutcome, EngineError> {
         (result, _) => result?,
     };
     if let Some(staging) = &staging {
-        // rename(2) replaces an empty directory (`staging_dir` checked `out` is absent or empty).
-        std::fs::rename(staging, out).map_err(|e| EngineError::io(out, e))?;
+        move_into_place(staging, out)?;
     }
     Ok(RunOutcome {
         out_dir: out.to_path_buf(),
@@ -179,19 +179,37 @@ fn write_merged(
     Ok(summary)
 }
 
-/// A fresh, empty staging directory next to `out` (`.NAME.merging`), after checking `out` is
-/// absent or an empty directory; `None` when `out` has no file name (".", "/").
+/// Puts the merged outputs built in `staging` at `out`. An absent or empty `out` is replaced by the
+/// staging directory in one rename(2). An `out` that already holds other things (a run-and-merge
+/// script's `shards/` and `logs/`, never another run: that was refused) receives each output by
+/// its own rename, `manifest.json` last, so a run directory is complete once its manifest exists.
+fn move_into_place(staging: &Path, out: &Path) -> Result<(), EngineError> {
+    let occupied = std::fs::read_dir(out).map(|mut e| e.next().is_some()).unwrap_or(false);
+    if !occupied {
+        return std::fs::rename(staging, out).map_err(|e| EngineError::io(out, e));
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(staging)
+        .map_err(|e| EngineError::io(staging, e))?
+        .map(|e| e.map(|e| e.path()).map_err(|err| EngineError::io(staging, err)))
+        .collect::<Result<_, _>>()?;
+    entries.sort_by_key(|p| (p.file_name().is_some_and(|n| n == "manifest.json"), p.clone()));
+    for from in entries {
+        let to = out.join(from.file_name().unwrap_or_default());
+        if to.is_dir() {
+            // an empty `blocks/` left by an earlier attempt (a non-empty one was refused above)
+            std::fs::remove_dir(&to).map_err(|e| EngineError::io(&to, e))?;
+        }
+        std::fs::rename(&from, &to).map_err(|e| EngineError::io(&to, e))?;
+    }
+    std::fs::remove_dir(staging).map_err(|e| EngineError::io(staging, e))
+}
+
+/// A fresh, empty staging directory next to `out` (`.NAME.merging`); `None` when `out` has no file
+/// name (".", "/").
 fn staging_dir(out: &Path) -> Result<Option<PathBuf>, EngineError> {
     let Some(name) = out.file_name().and_then(|n| n.to_str()) else { return Ok(None) };
     match std::fs::read_dir(out) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                return Err(EngineError::Config(format!(
-                    "{}: the merge output directory holds files: choose a new or empty directory",
-                    out.display()
-                )));
-            }
-        }
+        Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(EngineError::io(out, e)),
     }
