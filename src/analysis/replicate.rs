@@ -321,11 +321,13 @@ fn marginal_truth(truth: &Truth, endpoint: Endpoint) -> Option<&crate::cohort::M
 pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate) {
     let data = Endpoints::new(cohort);
     let control = CoxControl::r_defaults();
+    // one Kaplan–Meier fit per endpoint, shared by its km_surv and rmst estimands
+    let mut km_fits: [Option<km::KmFit>; 3] = [None, None, None];
     for item in &plan.items {
         match item {
             Item::KmSurv { endpoint, at, pairs, few_at_risk } => {
                 let Some(d) = data.get(*endpoint) else { continue };
-                let fit = km::fit(d);
+                let fit = km_fits[*endpoint as usize].get_or_insert_with(|| km::fit(d));
                 let sa = fit.surv_at(*at);
                 for (conf, &pair) in [ConfType::Log, ConfType::LogLog, ConfType::Plain].iter().zip(pairs) {
                     let mut o = Observation::estimate(sa.surv);
@@ -344,7 +346,7 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
             }
             Item::Rmst { endpoint, tau, pair } => {
                 let Some(d) = data.get(*endpoint) else { continue };
-                let fit = km::fit(d);
+                let fit = km_fits[*endpoint as usize].get_or_insert_with(|| km::fit(d));
                 let r = match tau {
                     Some(t) => fit.rmean_to(*t),
                     None => Some(fit.rmean_last()),
@@ -433,13 +435,8 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 for &(j, categorical, pair) in tests {
                     let (x, rows) = present(cohort.column(j));
                     let p = if categorical {
-                        let a = Factor::from_labels(
-                            &rows.iter().map(|&i| strata[i].to_string()).collect::<Vec<_>>(),
-                        );
-                        let b = Factor::from_labels(&x.iter().map(|v| v.to_string()).collect::<Vec<_>>());
-                        tables::ContingencyTable::from_factors(&a, &b)
-                            .ok()
-                            .and_then(|t| tables::fisher_exact(&t).p)
+                        let a: Vec<f64> = rows.iter().map(|&i| strata[i] as f64).collect();
+                        crosstab(&a, &x).and_then(|t| tables::fisher_exact(&t).p)
                     } else {
                         let g0: Vec<f64> =
                             rows.iter().zip(&x).filter(|(i, _)| strata[**i] == 0).map(|(_, v)| *v).collect();
@@ -660,6 +657,33 @@ fn logrank_observation(
             Some(o)
         }
     }
+}
+
+/// R's `table(factor(a), factor(b))` of two numeric vectors (levels sorted numerically, numerically
+/// equal values one level), without building the factors' text labels: the counts are those of
+/// `ContingencyTable::from_factors` on `Factor::from_labels` of the values' decimal spellings,
+/// which is the path taken when a value is not finite. Labels are not needed by the tests.
+fn crosstab(a: &[f64], b: &[f64]) -> Option<tables::ContingencyTable> {
+    if a.len() != b.len() {
+        return None;
+    }
+    if a.iter().chain(b).any(|v| !v.is_finite()) {
+        let labels = |v: &[f64]| Factor::from_labels(&v.iter().map(|v| v.to_string()).collect::<Vec<_>>());
+        return tables::ContingencyTable::from_factors(&labels(a), &labels(b)).ok();
+    }
+    let levels = |v: &[f64]| {
+        let mut l = v.to_vec();
+        l.sort_by(f64::total_cmp);
+        l.dedup_by(|x, y| x == y);
+        l
+    };
+    let (la, lb) = (levels(a), levels(b));
+    let code = |l: &[f64], v: f64| l.iter().position(|m| *m == v).unwrap_or(0);
+    let mut counts = vec![0u64; la.len() * lb.len()];
+    for (&u, &v) in a.iter().zip(b) {
+        counts[code(&la, u) * lb.len() + code(&lb, v)] += 1;
+    }
+    tables::ContingencyTable::from_counts(la.len(), lb.len(), counts).ok()
 }
 
 /// The present values of a column and their row indices.
