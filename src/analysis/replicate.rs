@@ -30,11 +30,13 @@
 use crate::cohort::{Cohort, Truth};
 use crate::data::{Factor, SurvivalData};
 use crate::engine::{ChoiceSpec, PairSpec, Replicate, Schema};
-use crate::estimators::cox::{self, CoxControl, CoxData, CoxFit, Termination, Ties};
+use crate::estimators::cox::{self, CoxCoefficients, CoxControl, CoxData, Termination, Ties};
 use crate::estimators::km::{self, ConfType};
 use crate::estimators::{logrank, mann_whitney, maxstat, roc, tables};
 use crate::metrics::{Choice, ChoiceKind, DegenerateKind, HistogramSpec, Measure, Observation};
 use crate::scenario::{ColumnKind, Endpoint, EstimandKind, GroupBy, Scenario};
+use std::borrow::Cow;
+use std::cell::OnceCell;
 
 /// 97.5% quantile of the standard normal (R: `qnorm(0.975)`).
 const Z_975: f64 = km::Z_95;
@@ -362,9 +364,11 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
             Item::CoxHr { endpoint, columns, wald, if_significant, firth, estimate } => {
                 let Some(d) = data.get(*endpoint) else { continue };
                 let rows = data.rows(*endpoint, d.len());
-                let Some((cd, x)) = complete_cases(d, &rows, cohort, columns) else { continue };
+                let Some((cd, x)) = complete_cases(d, data.cox(*endpoint), &rows, cohort, columns) else {
+                    continue;
+                };
                 out.observations[*firth] = firth_observation(&cd, &x);
-                let Ok(fit) = cox::fit(&cd, &x, Ties::Efron, &control) else { continue };
+                let Ok(fit) = cox::fit_coefficients(&cd, &x, Ties::Efron, &control) else { continue };
                 let o = cox_observation(&fit, 0);
                 if o.estimate.is_finite() {
                     out.choices[*estimate] = Choice::Value(o.estimate);
@@ -461,7 +465,7 @@ fn screening(
 ) {
     let mut chosen = Vec::new();
     for (k, &j) in sc.columns.iter().enumerate() {
-        let fit = cox_complete_cases(&data.os, &data.os_rows, cohort, &[j], control);
+        let fit = cox_complete_cases(&data.os, data.cox(Endpoint::Os), &data.os_rows, cohort, &[j], control);
         let o = fit.as_ref().map(|f| cox_observation(f, 0));
         let significant = o.is_some_and(|o| o.p_value.is_some_and(|p| p < sc.alpha));
         out.observations[sc.univariate[k]] = o;
@@ -477,7 +481,9 @@ fn screening(
     out.choices[sc.any_false] = Choice::Category(u32::from(n_false > 0));
     let mut false_independent = false;
     if !chosen.is_empty() {
-        if let Some(fit) = cox_complete_cases(&data.os, &data.os_rows, cohort, &chosen, control) {
+        if let Some(fit) =
+            cox_complete_cases(&data.os, data.cox(Endpoint::Os), &data.os_rows, cohort, &chosen, control)
+        {
             for (m, &j) in chosen.iter().enumerate() {
                 let o = cox_observation(&fit, m);
                 let k = sc.columns.iter().position(|&c| c == j).unwrap_or(0);
@@ -501,6 +507,8 @@ struct Endpoints {
     pfs: SurvivalData,
     /// Time from progression to death, among patients with an observed progression (None if none).
     from_progression: Option<(SurvivalData, Vec<usize>)>,
+    /// Each endpoint's data sorted for Cox fits, once per cohort (index: `Endpoint as usize`).
+    cox: [OnceCell<CoxData>; 3],
 }
 
 impl Endpoints {
@@ -513,7 +521,21 @@ impl Endpoints {
             let e = rows.iter().map(|&i| c.os_event()[i]).collect();
             SurvivalData::new(t, e).ok().map(|d| (d, rows))
         };
-        Endpoints { os: c.os_data(), os_rows: (0..c.len()).collect(), pfs: c.pfs_data(), from_progression }
+        Endpoints {
+            os: c.os_data(),
+            os_rows: (0..c.len()).collect(),
+            pfs: c.pfs_data(),
+            from_progression,
+            cox: [OnceCell::new(), OnceCell::new(), OnceCell::new()],
+        }
+    }
+
+    /// Endpoint `e`'s data sorted for Cox fits (sorted on first use; `e` must have data).
+    fn cox(&self, e: Endpoint) -> &CoxData {
+        self.cox[e as usize].get_or_init(|| match self.get(e) {
+            Some(d) => CoxData::new(d),
+            None => CoxData::new(&self.os),
+        })
     }
 
     fn get(&self, e: Endpoint) -> Option<&SurvivalData> {
@@ -538,13 +560,14 @@ impl Endpoints {
 /// missing for that estimand.
 fn cox_complete_cases(
     d: &SurvivalData,
+    sorted: &CoxData,
     cohort_rows: &[usize],
     cohort: &Cohort,
     columns: &[usize],
     control: &CoxControl,
-) -> Option<CoxFit> {
-    let (cd, x) = complete_cases(d, cohort_rows, cohort, columns)?;
-    cox::fit(&cd, &x, Ties::Efron, control).ok()
+) -> Option<CoxCoefficients> {
+    let (cd, x) = complete_cases(d, sorted, cohort_rows, cohort, columns)?;
+    cox::fit_coefficients(&cd, &x, Ties::Efron, control).ok()
 }
 
 /// Firth's penalised Cox (Breslow ties, as coxphf) on the first column: estimate, Wald SE, profile
@@ -571,20 +594,18 @@ fn firth_observation(cd: &CoxData, x: &[Vec<f64>]) -> Option<Observation> {
 }
 
 /// The complete cases of `columns` as prepared Cox data and covariate columns; None when there are
-/// no rows, no events or a constant column.
-fn complete_cases(
+/// no rows, no events or a constant column. `sorted` is `CoxData::new(d)`: the complete cases'
+/// order is taken from it (no sort per model), and it is used as is when no row is dropped.
+fn complete_cases<'a>(
     d: &SurvivalData,
+    sorted: &'a CoxData,
     cohort_rows: &[usize],
     cohort: &Cohort,
     columns: &[usize],
-) -> Option<(CoxData, Vec<Vec<f64>>)> {
+) -> Option<(Cow<'a, CoxData>, Vec<Vec<f64>>)> {
     let present = |k: usize| columns.iter().all(|&j| cohort.column(j)[cohort_rows[k]].is_some());
     let keep: Vec<usize> = (0..d.len()).filter(|&k| present(k)).collect();
-    if keep.is_empty() {
-        return None;
-    }
-    let sub = d.subset(&keep);
-    if sub.n_event() == 0 {
+    if keep.is_empty() || !keep.iter().any(|&k| d.event()[k]) {
         return None;
     }
     let x: Vec<Vec<f64>> = columns
@@ -594,11 +615,12 @@ fn complete_cases(
     if x.iter().any(|col| col.iter().all(|&v| v == col[0])) {
         return None;
     }
-    Some((CoxData::new(&sub), x))
+    let cd = if keep.len() == d.len() { Cow::Borrowed(sorted) } else { Cow::Owned(sorted.restrict(&keep)) };
+    Some((cd, x))
 }
 
 /// Coefficient `k` of a Cox fit on the log-HR scale, Wald SE, interval and p, with its flags.
-fn cox_observation(fit: &CoxFit, k: usize) -> Observation {
+fn cox_observation(fit: &CoxCoefficients, k: usize) -> Observation {
     let (b, se) = (fit.coef[k], fit.se[k]);
     let mut o = Observation::estimate(b);
     if se.is_finite() {
