@@ -342,19 +342,30 @@ fn network(x: &[usize], n_rows: usize, n_cols: usize, lfact: &[f64], max_work: u
                     log_prob += log_choose(rem[i], v, lfact);
                     child.push(rem[i] - v);
                 }
-                child.sort_unstable();
-                let prob = log_prob.exp();
-                // look the child up without allocating; allocate its key only when it is new
-                if !next.contains_key(child.as_slice()) {
-                    let (lo, hi) = future_bounds(&child, &col_sums[k + 1..], lfact);
-                    next.insert(child.clone(), Node { lo, hi, entries: Vec::new() });
+                if child.len() == 2 {
+                    if child[1] < child[0] {
+                        child.swap(0, 1);
+                    }
+                } else {
+                    child.sort_unstable();
                 }
-                let Some(slot) = next.get_mut(child.as_slice()) else { return };
+                // look the child up without allocating; allocate its key only when it is new
+                let slot = match next.get_mut(child.as_slice()) {
+                    Some(slot) => slot,
+                    None => {
+                        let (lo, hi) = future_bounds(&child, &col_sums[k + 1..], lfact);
+                        next.entry(child.clone()).or_insert(Node { lo, hi, entries: Vec::new() })
+                    }
+                };
                 // entries[a..] surely count, entries[b..a] are open, entries[..b] surely do not
                 let a = entries.partition_point(|e| e.t + dt + slot.lo < threshold);
                 let b = entries[..a].partition_point(|e| e.t + dt + slot.hi < threshold);
-                p += prob * tail[a];
-                slot.entries.extend(entries[b..a].iter().map(|e| Entry { t: e.t + dt, w: e.w * prob }));
+                // with nothing to add (no entry counts, none is open) the probability is not needed
+                if a < entries.len() || b < a {
+                    let prob = log_prob.exp();
+                    p += prob * tail[a];
+                    slot.entries.extend(entries[b..a].iter().map(|e| Entry { t: e.t + dt, w: e.w * prob }));
+                }
                 work += 1 + (a - b) as u64;
                 if work > max_work {
                     overflow = true;
