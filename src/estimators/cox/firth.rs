@@ -419,8 +419,7 @@ impl Problem<'_> {
         if !(ctl.alpha > 0.0 && ctl.alpha < 1.0 && ctl.bracket > 0.0 && ctl.bracket.is_finite()) {
             return Bound::Failed;
         }
-        let Ok(chi2) = ChiSquared::new(1.0) else { return Bound::Failed };
-        let crit = chi2.inverse_cdf(1.0 - ctl.alpha);
+        let Some(crit) = chisq1_quantile(1.0 - ctl.alpha) else { return Bound::Failed };
         if !crit.is_finite() || crit <= 0.0 {
             return Bound::Failed;
         }
@@ -460,6 +459,24 @@ impl Problem<'_> {
             None => Bound::Failed,
         }
     }
+}
+
+thread_local! {
+    /// The last (probability, quantile) of `chisq1_quantile`: every bound of every fit asks for the
+    /// same quantile, and statrs inverts the CDF numerically each time.
+    static CHISQ1_QUANTILE: std::cell::Cell<Option<(u64, f64)>> = const { std::cell::Cell::new(None) };
+}
+
+/// `qchisq(prob, 1)` by statrs (the same number every call; memoised per thread).
+fn chisq1_quantile(prob: f64) -> Option<f64> {
+    if let Some((bits, q)) = CHISQ1_QUANTILE.get()
+        && bits == prob.to_bits()
+    {
+        return Some(q);
+    }
+    let q = ChiSquared::new(1.0).ok()?.inverse_cdf(prob);
+    CHISQ1_QUANTILE.set(Some((prob.to_bits(), q)));
+    Some(q)
 }
 
 enum ProfilePoint {
