@@ -30,11 +30,13 @@
 use crate::cohort::{Cohort, Truth};
 use crate::data::{Factor, SurvivalData};
 use crate::engine::{ChoiceSpec, PairSpec, Replicate, Schema};
-use crate::estimators::cox::{self, CoxControl, CoxData, CoxFit, Termination, Ties};
+use crate::estimators::cox::{self, CoxCoefficients, CoxControl, CoxData, Termination, Ties};
 use crate::estimators::km::{self, ConfType};
 use crate::estimators::{logrank, mann_whitney, maxstat, roc, tables};
 use crate::metrics::{Choice, ChoiceKind, DegenerateKind, HistogramSpec, Measure, Observation};
 use crate::scenario::{ColumnKind, Endpoint, EstimandKind, GroupBy, Scenario};
+use std::borrow::Cow;
+use std::cell::OnceCell;
 
 /// 97.5% quantile of the standard normal (R: `qnorm(0.975)`).
 const Z_975: f64 = km::Z_95;
@@ -337,11 +339,13 @@ fn marginal_truth(truth: &Truth, endpoint: Endpoint) -> Option<&crate::cohort::M
 pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate) {
     let data = Endpoints::new(cohort);
     let control = CoxControl::r_defaults();
+    // one Kaplan–Meier fit per endpoint, shared by its km_surv and rmst estimands
+    let mut km_fits: [Option<km::KmFit>; 3] = [None, None, None];
     for item in &plan.items {
         match item {
             Item::KmSurv { endpoint, at, pairs, few_at_risk } => {
                 let Some(d) = data.get(*endpoint) else { continue };
-                let fit = km::fit(d);
+                let fit = km_fits[*endpoint as usize].get_or_insert_with(|| km::fit(d));
                 let sa = fit.surv_at(*at);
                 for (conf, &pair) in [ConfType::Log, ConfType::LogLog, ConfType::Plain].iter().zip(pairs) {
                     let mut o = Observation::estimate(sa.surv);
@@ -360,7 +364,7 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
             }
             Item::Rmst { endpoint, tau, pair } => {
                 let Some(d) = data.get(*endpoint) else { continue };
-                let fit = km::fit(d);
+                let fit = km_fits[*endpoint as usize].get_or_insert_with(|| km::fit(d));
                 let r = match tau {
                     Some(t) => fit.rmean_to(*t),
                     None => Some(fit.rmean_last()),
@@ -376,9 +380,11 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
             Item::CoxHr { endpoint, columns, wald, if_significant, firth, estimate } => {
                 let Some(d) = data.get(*endpoint) else { continue };
                 let rows = data.rows(*endpoint, d.len());
-                let Some((cd, x)) = complete_cases(d, &rows, cohort, columns) else { continue };
+                let Some((cd, x)) = complete_cases(d, data.cox(*endpoint), &rows, cohort, columns) else {
+                    continue;
+                };
                 out.observations[*firth] = firth_observation(&cd, &x);
-                let Ok(fit) = cox::fit(&cd, &x, Ties::Efron, &control) else { continue };
+                let Ok(fit) = cox::fit_coefficients(&cd, &x, Ties::Efron, &control) else { continue };
                 let o = cox_observation(&fit, 0);
                 if o.estimate.is_finite() {
                     out.choices[*estimate] = Choice::Value(o.estimate);
@@ -449,13 +455,8 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 for &(j, categorical, pair) in tests {
                     let (x, rows) = present(cohort.column(j));
                     let p = if categorical {
-                        let a = Factor::from_labels(
-                            &rows.iter().map(|&i| strata[i].to_string()).collect::<Vec<_>>(),
-                        );
-                        let b = Factor::from_labels(&x.iter().map(|v| v.to_string()).collect::<Vec<_>>());
-                        tables::ContingencyTable::from_factors(&a, &b)
-                            .ok()
-                            .and_then(|t| tables::fisher_exact(&t).p)
+                        let a: Vec<f64> = rows.iter().map(|&i| strata[i] as f64).collect();
+                        crosstab(&a, &x).and_then(|t| tables::fisher_exact(&t).p)
                     } else {
                         let g0: Vec<f64> =
                             rows.iter().zip(&x).filter(|(i, _)| strata[**i] == 0).map(|(_, v)| *v).collect();
@@ -480,7 +481,7 @@ fn screening(
 ) {
     let mut chosen = Vec::new();
     for (k, &j) in sc.columns.iter().enumerate() {
-        let fit = cox_complete_cases(&data.os, &data.os_rows, cohort, &[j], control);
+        let fit = cox_complete_cases(&data.os, data.cox(Endpoint::Os), &data.os_rows, cohort, &[j], control);
         let o = fit.as_ref().map(|f| cox_observation(f, 0));
         let significant = o.is_some_and(|o| o.p_value.is_some_and(|p| p < sc.alpha));
         out.observations[sc.univariate[k]] = o;
@@ -498,7 +499,7 @@ fn screening(
     let multivariate = if chosen.is_empty() {
         None
     } else {
-        cox_complete_cases(&data.os, &data.os_rows, cohort, &chosen, control)
+        cox_complete_cases(&data.os, data.cox(Endpoint::Os), &data.os_rows, cohort, &chosen, control)
     };
     if let Some(fit) = multivariate {
         for (m, &j) in chosen.iter().enumerate() {
@@ -523,6 +524,8 @@ struct Endpoints {
     pfs: SurvivalData,
     /// Time from progression to death, among patients with an observed progression (None if none).
     from_progression: Option<(SurvivalData, Vec<usize>)>,
+    /// Each endpoint's data sorted for Cox fits, once per cohort (index: `Endpoint as usize`).
+    cox: [OnceCell<CoxData>; 3],
 }
 
 impl Endpoints {
@@ -535,7 +538,21 @@ impl Endpoints {
             let e = rows.iter().map(|&i| c.os_event()[i]).collect();
             SurvivalData::new(t, e).ok().map(|d| (d, rows))
         };
-        Endpoints { os: c.os_data(), os_rows: (0..c.len()).collect(), pfs: c.pfs_data(), from_progression }
+        Endpoints {
+            os: c.os_data(),
+            os_rows: (0..c.len()).collect(),
+            pfs: c.pfs_data(),
+            from_progression,
+            cox: [OnceCell::new(), OnceCell::new(), OnceCell::new()],
+        }
+    }
+
+    /// Endpoint `e`'s data sorted for Cox fits (sorted on first use; `e` must have data).
+    fn cox(&self, e: Endpoint) -> &CoxData {
+        self.cox[e as usize].get_or_init(|| match self.get(e) {
+            Some(d) => CoxData::new(d),
+            None => CoxData::new(&self.os),
+        })
     }
 
     fn get(&self, e: Endpoint) -> Option<&SurvivalData> {
@@ -560,13 +577,14 @@ impl Endpoints {
 /// missing for that estimand.
 fn cox_complete_cases(
     d: &SurvivalData,
+    sorted: &CoxData,
     cohort_rows: &[usize],
     cohort: &Cohort,
     columns: &[usize],
     control: &CoxControl,
-) -> Option<CoxFit> {
-    let (cd, x) = complete_cases(d, cohort_rows, cohort, columns)?;
-    cox::fit(&cd, &x, Ties::Efron, control).ok()
+) -> Option<CoxCoefficients> {
+    let (cd, x) = complete_cases(d, sorted, cohort_rows, cohort, columns)?;
+    cox::fit_coefficients(&cd, &x, Ties::Efron, control).ok()
 }
 
 /// Firth's penalised Cox (Breslow ties, as coxphf) on the first column: estimate, Wald SE, profile
@@ -593,20 +611,18 @@ fn firth_observation(cd: &CoxData, x: &[Vec<f64>]) -> Option<Observation> {
 }
 
 /// The complete cases of `columns` as prepared Cox data and covariate columns; None when there are
-/// no rows, no events or a constant column.
-fn complete_cases(
+/// no rows, no events or a constant column. `sorted` is `CoxData::new(d)`: the complete cases'
+/// order is taken from it (no sort per model), and it is used as is when no row is dropped.
+fn complete_cases<'a>(
     d: &SurvivalData,
+    sorted: &'a CoxData,
     cohort_rows: &[usize],
     cohort: &Cohort,
     columns: &[usize],
-) -> Option<(CoxData, Vec<Vec<f64>>)> {
+) -> Option<(Cow<'a, CoxData>, Vec<Vec<f64>>)> {
     let present = |k: usize| columns.iter().all(|&j| cohort.column(j)[cohort_rows[k]].is_some());
     let keep: Vec<usize> = (0..d.len()).filter(|&k| present(k)).collect();
-    if keep.is_empty() {
-        return None;
-    }
-    let sub = d.subset(&keep);
-    if sub.n_event() == 0 {
+    if keep.is_empty() || !keep.iter().any(|&k| d.event()[k]) {
         return None;
     }
     let x: Vec<Vec<f64>> = columns
@@ -616,11 +632,12 @@ fn complete_cases(
     if x.iter().any(|col| col.iter().all(|&v| v == col[0])) {
         return None;
     }
-    Some((CoxData::new(&sub), x))
+    let cd = if keep.len() == d.len() { Cow::Borrowed(sorted) } else { Cow::Owned(sorted.restrict(&keep)) };
+    Some((cd, x))
 }
 
 /// Coefficient `k` of a Cox fit on the log-HR scale, Wald SE, interval and p, with its flags.
-fn cox_observation(fit: &CoxFit, k: usize) -> Observation {
+fn cox_observation(fit: &CoxCoefficients, k: usize) -> Observation {
     let (b, se) = (fit.coef[k], fit.se[k]);
     let mut o = Observation::estimate(b);
     if se.is_finite() {
@@ -679,6 +696,33 @@ fn logrank_observation(
             Some(o)
         }
     }
+}
+
+/// R's `table(factor(a), factor(b))` of two numeric vectors (levels sorted numerically, numerically
+/// equal values one level), without building the factors' text labels: the counts are those of
+/// `ContingencyTable::from_factors` on `Factor::from_labels` of the values' decimal spellings,
+/// which is the path taken when a value is not finite. Labels are not needed by the tests.
+fn crosstab(a: &[f64], b: &[f64]) -> Option<tables::ContingencyTable> {
+    if a.len() != b.len() {
+        return None;
+    }
+    if a.iter().chain(b).any(|v| !v.is_finite()) {
+        let labels = |v: &[f64]| Factor::from_labels(&v.iter().map(|v| v.to_string()).collect::<Vec<_>>());
+        return tables::ContingencyTable::from_factors(&labels(a), &labels(b)).ok();
+    }
+    let levels = |v: &[f64]| {
+        let mut l = v.to_vec();
+        l.sort_by(f64::total_cmp);
+        l.dedup_by(|x, y| x == y);
+        l
+    };
+    let (la, lb) = (levels(a), levels(b));
+    let code = |l: &[f64], v: f64| l.iter().position(|m| *m == v).unwrap_or(0);
+    let mut counts = vec![0u64; la.len() * lb.len()];
+    for (&u, &v) in a.iter().zip(b) {
+        counts[code(&la, u) * lb.len() + code(&lb, v)] += 1;
+    }
+    tables::ContingencyTable::from_counts(la.len(), lb.len(), counts).ok()
 }
 
 /// The present values of a column and their row indices.

@@ -639,18 +639,34 @@ fn pilot_grids<S: Study + ?Sized>(
 ) -> Result<Vec<PairGrids>, EngineError> {
     let schema = study.schema();
     let mut pilots: Vec<PairPilot> = schema.pairs.iter().map(|_| PairPilot::default()).collect();
-    let mut scratch = study.scratch();
-    let mut rep = Replicate::new(schema);
-    for i in layout.range(0) {
-        let mut rng = streams.replicate(i);
-        rep.clear();
-        study
-            .replicate(&mut rng, &mut scratch, &mut rep)
-            .map_err(|source| EngineError::Study { rep: i, source })?;
-        check_replicate(schema, &rep, i)?;
-        for ((pilot, spec), obs) in pilots.iter_mut().zip(&schema.pairs).zip(&rep.observations) {
-            pilot.push(obs.as_ref(), spec.truth);
+    // Replicates are computed in parallel, a chunk at a time, and pushed in replicate order (the
+    // grids depend on that order, not on which thread computed what); a chunk bounds the memory.
+    const CHUNK: u64 = 256;
+    let range = layout.range(0);
+    let mut reps: Vec<Replicate> =
+        (0..CHUNK.min(range.end - range.start)).map(|_| Replicate::new(schema)).collect();
+    let mut start = range.start;
+    while start < range.end {
+        let end = (start + CHUNK).min(range.end);
+        let chunk = &mut reps[..(end - start) as usize];
+        chunk.par_iter_mut().enumerate().try_for_each_init(
+            || study.scratch(),
+            |scratch, (k, rep)| {
+                let i = start + k as u64;
+                let mut rng = streams.replicate(i);
+                rep.clear();
+                study
+                    .replicate(&mut rng, scratch, rep)
+                    .map_err(|source| EngineError::Study { rep: i, source })?;
+                check_replicate(schema, rep, i)
+            },
+        )?;
+        for rep in chunk.iter() {
+            for ((pilot, spec), obs) in pilots.iter_mut().zip(&schema.pairs).zip(&rep.observations) {
+                pilot.push(obs.as_ref(), spec.truth);
+            }
         }
+        start = end;
     }
     Ok(pilots.into_iter().map(PairPilot::grids).collect())
 }

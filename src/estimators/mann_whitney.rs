@@ -160,11 +160,37 @@ fn sign(v: f64) -> f64 {
 /// Exact two-sided p of W = w for group sizes m, n, as R: `pwilcox(w - 1, m, n, lower = FALSE)`
 /// when w > m n / 2, else `pwilcox(w, m, n)`; doubled and capped at 1.
 fn exact_two_sided(w: usize, m: usize, n: usize) -> f64 {
-    let counts = wilcox_counts(m, n);
-    let total: u128 = counts.iter().sum();
     let w = w.min(m * n);
-    let tail: u128 = if 2 * w > m * n { counts[w..].iter().sum() } else { counts[..=w].iter().sum() };
+    // integer sums: the tail is exact whichever way it is summed
+    let (tail, total) = CUMULATIVE.with_borrow_mut(|cache| {
+        if cache.len() > CACHE_SIZES {
+            cache.clear();
+        }
+        let cum = cache.entry((m, n)).or_insert_with(|| {
+            let mut acc = 0u128;
+            wilcox_counts(m, n)
+                .into_iter()
+                .map(|c| {
+                    acc += c;
+                    acc
+                })
+                .collect()
+        });
+        let total = cum[m * n];
+        let tail = if 2 * w > m * n { total - if w == 0 { 0 } else { cum[w - 1] } } else { cum[w] };
+        (tail, total)
+    });
     (2.0 * (tail as f64 / total as f64)).min(1.0)
+}
+
+/// Most sample-size pairs whose distribution is kept per thread (at most 2,401 counts each).
+const CACHE_SIZES: usize = 64;
+
+thread_local! {
+    /// Cumulative exact counts `Σ_{k <= w} #(W = k)` per (n_x, n_y): the distribution depends only on
+    /// the sample sizes, and a simulation asks for the same few sizes again and again.
+    static CUMULATIVE: std::cell::RefCell<std::collections::HashMap<(usize, usize), Vec<u128>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// `counts[k]` = number of m-subsets of {1, .., m + n} whose rank sum minus m(m+1)/2 is k, for

@@ -195,7 +195,21 @@ pub fn fisher_exact_with(table: &ContingencyTable, control: &FisherControl) -> F
     if n > control.max_total {
         return FisherExact { p: None, status: FisherStatus::TooLarge };
     }
-    let lfact = log_factorials(n as usize);
+    LFACT.with_borrow_mut(|lfact| {
+        extend_log_factorials(lfact, n as usize);
+        fisher_oriented(table, &rows, &cols, is_2x2, lfact, control)
+    })
+}
+
+/// The test on the non-empty `rows` and `cols` of `table` (at least two of each).
+fn fisher_oriented(
+    table: &ContingencyTable,
+    rows: &[usize],
+    cols: &[usize],
+    is_2x2: bool,
+    lfact: &[f64],
+    control: &FisherControl,
+) -> FisherExact {
     // Orient so that rows are the shorter dimension (fewer rows: smaller nodes, fewer branches).
     let (x, n_rows, n_cols) = if rows.len() <= cols.len() {
         let x: Vec<usize> =
@@ -208,25 +222,33 @@ pub fn fisher_exact_with(table: &ContingencyTable, control: &FisherControl) -> F
     };
     if n_rows == 2 && n_cols == 2 {
         let log_tol = if is_2x2 { None } else { Some(LOG_TOL_FEXACT) };
-        let p = two_by_two([x[0], x[1], x[2], x[3]], &lfact, log_tol);
+        let p = two_by_two([x[0], x[1], x[2], x[3]], lfact, log_tol);
         return FisherExact { p: Some(p), status: FisherStatus::Exact };
     }
-    match network(&x, n_rows, n_cols, &lfact, control.max_work) {
+    match network(&x, n_rows, n_cols, lfact, control.max_work) {
         Some(p) => FisherExact { p: Some(p.clamp(0.0, 1.0)), status: FisherStatus::Exact },
         None => FisherExact { p: None, status: FisherStatus::TooLarge },
     }
 }
 
-/// `lfact[k] = log(k!)` for k = 0..=n, by summing logs (exact to a few ulps for the n here).
-fn log_factorials(n: usize) -> Vec<f64> {
-    let mut lfact = Vec::with_capacity(n + 1);
-    lfact.push(0.0);
-    let mut acc = 0.0;
-    for k in 1..=n {
+thread_local! {
+    /// `log(k!)` for k = 0..=the largest total seen by this thread: tabulated once, extended as
+    /// needed (the running sum continues where it stopped, so every entry is the same number
+    /// whatever the order of the calls).
+    static LFACT: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Extends `lfact` so that `lfact[k] = log(k!)` for k = 0..=n, by summing logs (exact to a few
+/// ulps for the n here).
+fn extend_log_factorials(lfact: &mut Vec<f64>, n: usize) {
+    if lfact.is_empty() {
+        lfact.push(0.0);
+    }
+    let mut acc = lfact[lfact.len() - 1];
+    for k in lfact.len()..=n {
         acc += (k as f64).ln();
         lfact.push(acc);
     }
-    lfact
 }
 
 /// The 2 x 2 table `[[a, b], [c, d]]` with no empty margin. With `log_tol = None` this is R's 2 x 2
@@ -290,6 +312,7 @@ fn network(x: &[usize], n_rows: usize, n_cols: usize, lfact: &[f64], max_work: u
     let mut work: u64 = 0;
     let mut column = vec![0usize; n_rows];
     let mut tail: Vec<f64> = Vec::new();
+    let mut child: Vec<usize> = Vec::with_capacity(n_rows);
 
     for k in 0..n_cols - 1 {
         let mut next: BTreeMap<Vec<usize>, Node> = BTreeMap::new();
@@ -313,23 +336,36 @@ fn network(x: &[usize], n_rows: usize, n_cols: usize, lfact: &[f64], max_work: u
                 }
                 let mut dt = 0.0;
                 let mut log_prob = -log_norm;
-                let mut child: Vec<usize> = Vec::with_capacity(n_rows);
+                child.clear();
                 for (i, &v) in col.iter().enumerate() {
                     dt += lfact[v];
                     log_prob += log_choose(rem[i], v, lfact);
                     child.push(rem[i] - v);
                 }
-                child.sort_unstable();
-                let prob = log_prob.exp();
-                let slot = next.entry(child).or_insert_with_key(|key| {
-                    let (lo, hi) = future_bounds(key, &col_sums[k + 1..], lfact);
-                    Node { lo, hi, entries: Vec::new() }
-                });
+                if child.len() == 2 {
+                    if child[1] < child[0] {
+                        child.swap(0, 1);
+                    }
+                } else {
+                    child.sort_unstable();
+                }
+                // look the child up without allocating; allocate its key only when it is new
+                let slot = match next.get_mut(child.as_slice()) {
+                    Some(slot) => slot,
+                    None => {
+                        let (lo, hi) = future_bounds(&child, &col_sums[k + 1..], lfact);
+                        next.entry(child.clone()).or_insert(Node { lo, hi, entries: Vec::new() })
+                    }
+                };
                 // entries[a..] surely count, entries[b..a] are open, entries[..b] surely do not
                 let a = entries.partition_point(|e| e.t + dt + slot.lo < threshold);
                 let b = entries[..a].partition_point(|e| e.t + dt + slot.hi < threshold);
-                p += prob * tail[a];
-                slot.entries.extend(entries[b..a].iter().map(|e| Entry { t: e.t + dt, w: e.w * prob }));
+                // with nothing to add (no entry counts, none is open) the probability is not needed
+                if a < entries.len() || b < a {
+                    let prob = log_prob.exp();
+                    p += prob * tail[a];
+                    slot.entries.extend(entries[b..a].iter().map(|e| Entry { t: e.t + dt, w: e.w * prob }));
+                }
                 work += 1 + (a - b) as u64;
                 if work > max_work {
                     overflow = true;
@@ -567,7 +603,8 @@ mod tests {
         let rows: Vec<usize> = t.row_sums().iter().map(|&v| v as usize).collect();
         let cols: Vec<usize> = t.col_sums().iter().map(|&v| v as usize).collect();
         let n = t.total() as usize;
-        let lf = log_factorials(n);
+        let mut lf = Vec::new();
+        extend_log_factorials(&mut lf, n);
         let konst: f64 =
             rows.iter().map(|&v| lf[v]).sum::<f64>() + cols.iter().map(|&v| lf[v]).sum::<f64>() - lf[n];
         let log_p = |cells: &[usize]| konst - cells.iter().map(|&v| lf[v]).sum::<f64>();

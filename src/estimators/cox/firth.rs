@@ -419,8 +419,7 @@ impl Problem<'_> {
         if !(ctl.alpha > 0.0 && ctl.alpha < 1.0 && ctl.bracket > 0.0 && ctl.bracket.is_finite()) {
             return Bound::Failed;
         }
-        let Ok(chi2) = ChiSquared::new(1.0) else { return Bound::Failed };
-        let crit = chi2.inverse_cdf(1.0 - ctl.alpha);
+        let Some(crit) = chisq1_quantile(1.0 - ctl.alpha) else { return Bound::Failed };
         if !crit.is_finite() || crit <= 0.0 {
             return Bound::Failed;
         }
@@ -460,6 +459,24 @@ impl Problem<'_> {
             None => Bound::Failed,
         }
     }
+}
+
+thread_local! {
+    /// The last (probability, quantile) of `chisq1_quantile`: every bound of every fit asks for the
+    /// same quantile, and statrs inverts the CDF numerically each time.
+    static CHISQ1_QUANTILE: std::cell::Cell<Option<(u64, f64)>> = const { std::cell::Cell::new(None) };
+}
+
+/// `qchisq(prob, 1)` by statrs (the same number every call; memoised per thread).
+fn chisq1_quantile(prob: f64) -> Option<f64> {
+    if let Some((bits, q)) = CHISQ1_QUANTILE.get()
+        && bits == prob.to_bits()
+    {
+        return Some(q);
+    }
+    let q = ChiSquared::new(1.0).ok()?.inverse_cdf(prob);
+    CHISQ1_QUANTILE.set(Some((prob.to_bits(), q)));
+    Some(q)
 }
 
 enum ProfilePoint {
@@ -576,7 +593,7 @@ impl Workspace {
         }
         let logdet: f64 = (0..p).map(|i| self.jinv[i * p + i].ln()).sum();
         ldl::invert(&mut self.jinv, p);
-        self.trace_term(pb, beta);
+        self.trace_term(pb);
         let penalty = pb.control.penalty;
         for (us, u) in self.ustar.iter_mut().zip(&self.sweep.u) {
             *us = u + penalty * *us;
@@ -586,10 +603,22 @@ impl Workspace {
     }
 
     /// tr(I^{-1} dI/db_t) for each t into `ustar` (Breslow ties), one backward sweep.
-    fn trace_term(&mut self, pb: &Problem, beta: &[f64]) {
-        let p = self.p;
+    /// The trace term at the `beta` of the last likelihood sweep (whose exp(x'b) it reuses).
+    fn trace_term(&mut self, pb: &Problem) {
+        // the same code with the number of covariates known to the compiler (see `Sweep::eval`)
+        match self.p {
+            1 => self.trace_term_p::<1>(pb),
+            2 => self.trace_term_p::<2>(pb),
+            3 => self.trace_term_p::<3>(pb),
+            _ => self.trace_term_p::<0>(pb),
+        }
+    }
+
+    fn trace_term_p<const P: usize>(&mut self, pb: &Problem) {
+        let p = if P == 0 { self.p } else { P };
         let x = pb.x;
         let j = &self.jinv;
+        let risk = &self.sweep.risk;
         self.ustar.fill(0.0);
         self.s1.fill(0.0);
         self.s2.fill(0.0);
@@ -600,7 +629,9 @@ impl Workspace {
             let mut n_dead = 0usize;
             for pos in start..end {
                 let xi = &x[pos * p..(pos + 1) * p];
-                let w = xi.iter().zip(beta).map(|(x, b)| x * b).sum::<f64>().exp();
+                // exp(x_i'b), as this loop computed it (same products, same order) before the sweep
+                // kept it
+                let w = risk[pos];
                 let mut h = 0.0;
                 for r in 0..p {
                     let mut jr = 0.0;

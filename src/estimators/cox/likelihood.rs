@@ -24,6 +24,8 @@ pub(crate) struct Sweep {
     a2: Vec<f64>,
     cmat: Vec<f64>,
     cmat2: Vec<f64>,
+    /// exp(x_i'b) of the last `eval`, by sorted position
+    pub risk: Vec<f64>,
 }
 
 impl Sweep {
@@ -36,6 +38,7 @@ impl Sweep {
             a2: vec![0.0; p],
             cmat: vec![0.0; p * p],
             cmat2: vec![0.0; p * p],
+            risk: Vec::new(),
         }
     }
 
@@ -52,7 +55,27 @@ impl Sweep {
         ties: Ties,
         beta: &[f64],
     ) -> f64 {
-        let p = self.p;
+        // the same code with the number of covariates known to the compiler for the small models
+        // a simulation fits by the million (the operations and their order do not change)
+        match self.p {
+            1 => self.eval_p::<1>(x, status, groups, ties, beta),
+            2 => self.eval_p::<2>(x, status, groups, ties, beta),
+            3 => self.eval_p::<3>(x, status, groups, ties, beta),
+            _ => self.eval_p::<0>(x, status, groups, ties, beta),
+        }
+    }
+
+    /// `eval` for `P` covariates (`P = 0`: any number, `self.p`).
+    fn eval_p<const P: usize>(
+        &mut self,
+        x: &[f64],
+        status: &[bool],
+        groups: &[(usize, usize)],
+        ties: Ties,
+        beta: &[f64],
+    ) -> f64 {
+        let p = if P == 0 { self.p } else { P };
+        self.risk.resize(status.len(), 0.0);
         self.u.fill(0.0);
         self.imat.fill(0.0);
         self.a.fill(0.0);
@@ -71,6 +94,7 @@ impl Sweep {
                     zbeta += beta[k] * xi[k];
                 }
                 let risk = zbeta.exp();
+                self.risk[pos] = risk;
                 if status[pos] {
                     n_dead += 1;
                     denom2 += risk;

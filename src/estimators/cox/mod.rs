@@ -87,7 +87,7 @@ pub enum CoxError {
 }
 
 /// Survival data sorted once for repeated Cox fits.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CoxData {
     /// subject indices in ascending time (ties in data order, as R's `order(time)`)
     order: Vec<usize>,
@@ -113,6 +113,37 @@ impl CoxData {
             }
         }
         CoxData { order, status, groups, n_event: data.n_event() }
+    }
+
+    /// The prepared data of `data.subset(keep)`, where `self` is `CoxData::new(data)` and `keep`
+    /// lists rows of `data` in ascending order without repeats: the sorted order is filtered, not
+    /// recomputed (a stable sort of the subset puts tied times in subset order, which is the full
+    /// data's order when the rows are kept in ascending order), so the result equals
+    /// `CoxData::new(&data.subset(keep))`, in O(n).
+    pub fn restrict(&self, keep: &[usize]) -> CoxData {
+        debug_assert!(keep.windows(2).all(|w| w[0] < w[1]), "rows ascending without repeats");
+        let mut new_idx = vec![usize::MAX; self.order.len()];
+        for (k, &row_idx) in keep.iter().enumerate() {
+            new_idx[row_idx] = k;
+        }
+        let mut order = Vec::with_capacity(keep.len());
+        let mut status = Vec::with_capacity(keep.len());
+        let mut groups = Vec::with_capacity(self.groups.len());
+        for &(start, end) in &self.groups {
+            let group_start = order.len();
+            for pos in start..end {
+                let k = new_idx[self.order[pos]];
+                if k != usize::MAX {
+                    order.push(k);
+                    status.push(self.status[pos]);
+                }
+            }
+            if order.len() > group_start {
+                groups.push((group_start, order.len()));
+            }
+        }
+        let n_event = status.iter().filter(|&&e| e).count();
+        CoxData { order, status, groups, n_event }
     }
 
     pub fn len(&self) -> usize {
@@ -175,14 +206,14 @@ pub struct CoxFit {
 /// 97.5% standard normal quantile, R's `qnorm(0.975)`.
 const Z975: f64 = 1.959963984540054;
 
-/// Fits the Cox model of `data` (prepared by [`CoxData::new`]) on covariate `columns`, each of
-/// length n, complete cases.
-pub fn fit<C: AsRef<[f64]>>(
+/// Validates the columns, centres and scales them as `coxph` does, and runs Newton–Raphson: the
+/// fitted state shared by [`fit`] and [`fit_coefficients`], with the columns' means.
+fn solve<C: AsRef<[f64]>>(
     data: &CoxData,
     columns: &[C],
     ties: Ties,
     control: &CoxControl,
-) -> Result<CoxFit, CoxError> {
+) -> Result<(newton::Newton, Vec<f64>), CoxError> {
     let n = data.len();
     let p = columns.len();
     for (column_idx, c) in columns.iter().enumerate() {
@@ -243,8 +274,20 @@ pub fn fit<C: AsRef<[f64]>>(
     }
 
     let nr = newton::newton(&x, &scale, &data.status, &data.groups, ties, control);
+    Ok((nr, means))
+}
 
-    // linear predictor as R forms it: x %*% coef - sum(coef * means)
+/// Fits the Cox model of `data` (prepared by [`CoxData::new`]) on covariate `columns`, each of
+/// length n, complete cases.
+pub fn fit<C: AsRef<[f64]>>(
+    data: &CoxData,
+    columns: &[C],
+    ties: Ties,
+    control: &CoxControl,
+) -> Result<CoxFit, CoxError> {
+    let (nr, means) = solve(data, columns, ties, control)?;
+    let (n, p) = (data.len(), columns.len());
+
     let offset: f64 = nr.beta.iter().zip(&means).map(|(b, m)| b * m).sum();
     let lp: Vec<f64> = (0..n)
         .map(|i| {
@@ -257,14 +300,8 @@ pub fn fit<C: AsRef<[f64]>>(
         .collect();
     let concordance = concordance::concordance(&lp, &data.order, &data.status, &data.groups);
 
-    let var_diag: Vec<f64> = (0..p).map(|k| nr.var[k * p + k]).collect();
-    let aliased: Vec<bool> = (0..p).map(|k| nr.rank_flag < p as i32 && var_diag[k] == 0.0).collect();
-
+    let Assessment { aliased, monotone, termination, infs } = assess(&nr, p, control);
     let mut warnings = Vec::new();
-    let mut monotone = vec![false; p];
-    let mut termination = if nr.converged { Termination::Converged } else { Termination::MaxIterations };
-    let infs: Vec<f64> =
-        (0..p).map(|k| (0..p).map(|i| nr.u[i] * nr.var[i * p + k]).sum::<f64>().abs()).collect();
     if control.iter_max > 1 {
         if !nr.converged {
             warnings.push("Ran out of iterations and did not converge".to_string());
@@ -272,35 +309,17 @@ pub fn fit<C: AsRef<[f64]>>(
             if max_lp > 500.0 || infs.iter().any(|v| !v.is_finite()) {
                 warnings.push("one or more coefficients may be infinite".to_string());
             }
-        } else {
-            for k in 0..p {
-                monotone[k] = !nr.u[k].is_finite()
-                    || (infs[k] > control.eps && infs[k] > control.toler_inf * nr.beta[k].abs());
-            }
-            if monotone.iter().any(|&m| m) {
-                let which: Vec<String> =
-                    (0..p).filter(|&k| monotone[k]).map(|k| (k + 1).to_string()).collect();
-                // R's exact words: `paste("Loglik converged before variable ", vars, "; ...")`
-                // joins with spaces, hence the doubled space and the space before ';'.
-                warnings.push(format!(
-                    "Loglik converged before variable  {} ; coefficient may be infinite. ",
-                    which.join(",")
-                ));
-                termination = Termination::MonotoneLikelihood;
-            }
+        } else if monotone.iter().any(|&m| m) {
+            let which: Vec<String> = (0..p).filter(|&k| monotone[k]).map(|k| (k + 1).to_string()).collect();
+            // R's exact words: `paste("Loglik converged before variable ", vars, "; ...")`
+            // joins with spaces, hence the doubled space and the space before ';'.
+            warnings.push(format!(
+                "Loglik converged before variable  {} ; coefficient may be infinite. ",
+                which.join(",")
+            ));
         }
     }
-
-    let mut coef = nr.beta.clone();
-    let mut se: Vec<f64> = var_diag.iter().map(|v| v.sqrt()).collect();
-    for k in 0..p {
-        if aliased[k] {
-            coef[k] = f64::NAN;
-            se[k] = f64::NAN;
-        }
-    }
-    let z: Vec<f64> = coef.iter().zip(&se).map(|(b, s)| b / s).collect();
-    let pval: Vec<f64> = z.iter().map(|z| chisq_sf(z * z, 1)).collect();
+    let Wald { coef, se, z, p: pval } = wald(&nr, p, &aliased);
     let hr: Vec<f64> = coef.iter().map(|b| b.exp()).collect();
     let hr_lower: Vec<f64> = coef.iter().zip(&se).map(|(b, s)| (b - Z975 * s).exp()).collect();
     let hr_upper: Vec<f64> = coef.iter().zip(&se).map(|(b, s)| (b + Z975 * s).exp()).collect();
@@ -341,6 +360,86 @@ pub fn fit<C: AsRef<[f64]>>(
 }
 
 /// `coxph.wtest`: b' var^{-1} b over the non-aliased coefficients, via the LDL' factor of var.
+/// The coefficients of a Cox fit with their Wald statistics: what a simulation that only looks at
+/// estimates, standard errors and p-values needs, without the fit's other statistics (likelihood
+/// ratio, score and global Wald tests, concordance, hazard ratios, warnings). Every number is the
+/// one [`fit`] reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoxCoefficients {
+    /// log hazard ratios (NaN for an aliased column)
+    pub coef: Vec<f64>,
+    /// Wald standard errors sqrt(diag var) (NaN for an aliased column)
+    pub se: Vec<f64>,
+    /// two-sided Wald p-values P(chi2_1 > (coef / se)^2)
+    pub p: Vec<f64>,
+    pub termination: Termination,
+    pub aliased: Vec<bool>,
+}
+
+/// [`fit`]'s `coef`, `se`, `p`, `termination` and `aliased`, computed the same way, skipping the
+/// rest (about a fifth of a small fit's cost).
+pub fn fit_coefficients<C: AsRef<[f64]>>(
+    data: &CoxData,
+    columns: &[C],
+    ties: Ties,
+    control: &CoxControl,
+) -> Result<CoxCoefficients, CoxError> {
+    let (nr, _) = solve(data, columns, ties, control)?;
+    let p = columns.len();
+    let Assessment { aliased, termination, .. } = assess(&nr, p, control);
+    let Wald { coef, se, p: pval, .. } = wald(&nr, p, &aliased);
+    Ok(CoxCoefficients { coef, se, p: pval, termination, aliased })
+}
+
+/// Aliased columns, R's monotone-likelihood test and the termination of a Newton–Raphson run.
+struct Assessment {
+    aliased: Vec<bool>,
+    monotone: Vec<bool>,
+    termination: Termination,
+    /// |U var|_k, R's `infs`
+    infs: Vec<f64>,
+}
+
+fn assess(nr: &newton::Newton, p: usize, control: &CoxControl) -> Assessment {
+    let aliased: Vec<bool> = (0..p).map(|k| nr.rank_flag < p as i32 && nr.var[k * p + k] == 0.0).collect();
+    let mut monotone = vec![false; p];
+    let mut termination = if nr.converged { Termination::Converged } else { Termination::MaxIterations };
+    let infs: Vec<f64> =
+        (0..p).map(|k| (0..p).map(|i| nr.u[i] * nr.var[i * p + k]).sum::<f64>().abs()).collect();
+    if control.iter_max > 1 && nr.converged {
+        for k in 0..p {
+            monotone[k] = !nr.u[k].is_finite()
+                || (infs[k] > control.eps && infs[k] > control.toler_inf * nr.beta[k].abs());
+        }
+        if monotone.iter().any(|&m| m) {
+            termination = Termination::MonotoneLikelihood;
+        }
+    }
+    Assessment { aliased, monotone, termination, infs }
+}
+
+/// Per-coefficient Wald statistics (NaN for aliased columns).
+struct Wald {
+    coef: Vec<f64>,
+    se: Vec<f64>,
+    z: Vec<f64>,
+    p: Vec<f64>,
+}
+
+fn wald(nr: &newton::Newton, p: usize, aliased: &[bool]) -> Wald {
+    let mut coef = nr.beta.clone();
+    let mut se: Vec<f64> = (0..p).map(|k| nr.var[k * p + k].sqrt()).collect();
+    for k in 0..p {
+        if aliased[k] {
+            coef[k] = f64::NAN;
+            se[k] = f64::NAN;
+        }
+    }
+    let z: Vec<f64> = coef.iter().zip(&se).map(|(b, s)| b / s).collect();
+    let pval: Vec<f64> = z.iter().map(|z| chisq_sf(z * z, 1)).collect();
+    Wald { coef, se, z, p: pval }
+}
+
 fn wald_test(var: &[f64], p: usize, beta: &[f64], kept: &[usize], toler_chol: f64) -> f64 {
     let q = kept.len();
     let mut v = vec![0.0; q * q];

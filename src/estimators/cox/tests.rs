@@ -151,3 +151,33 @@ proptest! {
         prop_assert!(f.p[0] >= 0.0 && f.p[0] <= 1.0);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Filtering the sorted order is sorting the subset: same order, groups and statuses, and then
+    /// the lean fit reports exactly the full fit's coefficients, SEs, p-values and termination.
+    #[test]
+    fn restrict_is_subset_and_fit_coefficients_is_fit(
+        rows in prop::collection::vec((1u8..12, any::<bool>(), -3.0f64..3.0, any::<bool>()), 4..40),
+    ) {
+        let time: Vec<f64> = rows.iter().map(|r| r.0 as f64).collect();
+        let event: Vec<bool> = rows.iter().map(|r| r.1).collect();
+        let keep: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].3).collect();
+        let full = SurvivalData::new(time, event).unwrap();
+        let sub = full.subset(&keep);
+        let restricted = CoxData::new(&full).restrict(&keep);
+        prop_assert_eq!(&restricted, &CoxData::new(&sub));
+        prop_assume!(sub.n_event() >= 1);
+        let x: Vec<f64> = keep.iter().map(|&i| rows[i].2).collect();
+        let c = CoxControl::r_defaults();
+        let f = fit(&restricted, &[&x], Ties::Efron, &c).unwrap();
+        let g = fit_coefficients(&restricted, &[&x], Ties::Efron, &c).unwrap();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&f.coef), bits(&g.coef));
+        prop_assert_eq!(bits(&f.se), bits(&g.se));
+        prop_assert_eq!(bits(&f.p), bits(&g.p));
+        prop_assert_eq!(f.termination, g.termination);
+        prop_assert_eq!(&f.aliased, &g.aliased);
+    }
+}
