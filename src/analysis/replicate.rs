@@ -445,7 +445,7 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 out.observations[*lau94] = Some(Observation::estimate(z).with_p_value(e.p_lau94.min(1.0)));
                 out.choices[*cut] = Choice::Value(e.cut_le);
             }
-            Item::Screening(sc) => screening(sc, &data, cohort, s.analysis.alpha, &control, out),
+            Item::Screening(sc) => screening(sc, &data, cohort, &control, out),
             Item::Events { os, pfs } => {
                 out.choices[*os] = Choice::Value(data.os.n_event() as f64);
                 out.choices[*pfs] = Choice::Value(data.pfs.n_event() as f64);
@@ -475,7 +475,6 @@ fn screening(
     sc: &ScreeningItem,
     data: &Endpoints,
     cohort: &Cohort,
-    _alpha: f64,
     control: &CoxControl,
     out: &mut Replicate,
 ) {
