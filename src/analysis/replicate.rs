@@ -439,7 +439,7 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 };
                 let Some(e) = fit.estimate else { continue };
                 let z = e.statistic.abs();
-                let naive_p = 2.0 * normal_sf(z);
+                let naive_p = mann_whitney::two_sided_normal(z);
                 out.observations[*naive] = Some(Observation::estimate(z).with_p_value(naive_p));
                 out.observations[*lau92] = Some(Observation::estimate(z).with_p_value(e.p_lau92.min(1.0)));
                 out.observations[*lau94] = Some(Observation::estimate(z).with_p_value(e.p_lau94.min(1.0)));
@@ -728,13 +728,4 @@ fn crosstab(a: &[f64], b: &[f64]) -> Option<tables::ContingencyTable> {
 fn present(col: &[Option<f64>]) -> (Vec<f64>, Vec<usize>) {
     let rows: Vec<usize> = (0..col.len()).filter(|&i| col[i].is_some()).collect();
     (rows.iter().filter_map(|&i| col[i]).collect(), rows)
-}
-
-/// Upper tail of the standard normal, P(Z > z), through the chi-square(1) tail (statrs' `erfc` is
-/// accurate only to ~1e-10 relative; its chi-square survival function is accurate deep in the tail).
-fn normal_sf(z: f64) -> f64 {
-    use statrs::distribution::{ChiSquared, ContinuousCDF};
-    let chi = ChiSquared::new(1.0).expect("df 1 is valid");
-    let two_sided = chi.sf(z * z);
-    if z >= 0.0 { two_sided / 2.0 } else { 1.0 - two_sided / 2.0 }
 }

@@ -327,22 +327,8 @@ fn column_distribution(s: &Scenario, j: usize, st: usize) -> Option<Vec<(f64, f6
     let n_cov = s.covariates.len();
     if j < n_cov {
         return match &s.covariates[j].samplers[st] {
-            Sampler::Binary { p } => Some(vec![(0.0, 1.0 - p), (1.0, *p)]),
-            Sampler::Categorical { cumulative } => {
-                let mut prev = 0.0;
-                Some(
-                    cumulative
-                        .iter()
-                        .enumerate()
-                        .map(|(k, &c)| {
-                            let p = c - prev;
-                            prev = c;
-                            (k as f64, p)
-                        })
-                        .collect(),
-                )
-            }
             Sampler::Continuous(_) => None,
+            other => Some(column_distribution_of_sampler(other)),
         };
     }
     let d = &s.derived[j - n_cov];

@@ -142,7 +142,7 @@ pub fn rank_sum_test(x: &[f64], y: &[f64]) -> RankSumTest {
 
 /// 2 min(Φ(z), 1 - Φ(z)) = P(χ²_1 >= z²). statrs' chi-square tail is accurate to ~1e-13 relative;
 /// its `erfc` (and so `Normal::cdf`) only to ~1e-10.
-fn two_sided_normal(z: f64) -> f64 {
+pub fn two_sided_normal(z: f64) -> f64 {
     ChiSquared::new(1.0).map(|d| d.sf(z * z)).unwrap_or(f64::NAN).min(1.0)
 }
 
