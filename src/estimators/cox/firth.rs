@@ -319,6 +319,21 @@ impl Problem<'_> {
         let ctl = self.control;
         let free: Vec<usize> = (0..p).filter(|&k| Some(k) != fixed).collect();
         let q = free.len();
+        if q == 0 {
+            // nothing to maximise (a profile point of a one-covariate model): l*(beta) is the
+            // answer, and neither U* nor I^{-1} is needed
+            return match ws.eval_loglik(self, &beta) {
+                Some(loglik) => {
+                    Newton { beta, loglik, iterations: 1, termination: FirthTermination::Converged }
+                }
+                None => Newton {
+                    beta,
+                    loglik: f64::NEG_INFINITY,
+                    iterations: 0,
+                    termination: FirthTermination::Singular,
+                },
+            };
+        }
         let Some(mut loglik) = ws.eval(self, &beta) else {
             return Newton {
                 beta,
@@ -582,6 +597,21 @@ impl Workspace {
     /// l*(beta), filling `ustar`, `sweep.imat` (I) and `jinv` (I^{-1}); `None` when l is not
     /// finite or I is singular.
     fn eval(&mut self, pb: &Problem, beta: &[f64]) -> Option<f64> {
+        let lstar = self.eval_loglik(pb, beta)?;
+        // `jinv` holds the LDL' factor of I
+        ldl::invert(&mut self.jinv, self.p);
+        self.trace_term(pb);
+        let penalty = pb.control.penalty;
+        for (us, u) in self.ustar.iter_mut().zip(&self.sweep.u) {
+            *us = u + penalty * *us;
+        }
+        self.ustar.iter().all(|v| v.is_finite()).then_some(lstar)
+    }
+
+    /// l*(beta) alone, leaving the LDL' factor of I in `jinv` (no U*, no I^{-1}): all that a
+    /// profile point with no free coordinate needs, and the first half of `eval`. `None` when l
+    /// or l* is not finite or I is singular.
+    fn eval_loglik(&mut self, pb: &Problem, beta: &[f64]) -> Option<f64> {
         let p = self.p;
         let l = self.sweep.eval(pb.x, pb.status, pb.groups, Ties::Breslow, beta);
         if !l.is_finite() || self.sweep.imat.iter().any(|v| !v.is_finite()) {
@@ -592,14 +622,8 @@ impl Workspace {
             return None;
         }
         let logdet: f64 = (0..p).map(|i| self.jinv[i * p + i].ln()).sum();
-        ldl::invert(&mut self.jinv, p);
-        self.trace_term(pb);
-        let penalty = pb.control.penalty;
-        for (us, u) in self.ustar.iter_mut().zip(&self.sweep.u) {
-            *us = u + penalty * *us;
-        }
-        let lstar = l + penalty * logdet;
-        (lstar.is_finite() && self.ustar.iter().all(|v| v.is_finite())).then_some(lstar)
+        let lstar = l + pb.control.penalty * logdet;
+        lstar.is_finite().then_some(lstar)
     }
 
     /// tr(I^{-1} dI/db_t) for each t into `ustar` (Breslow ties), one backward sweep.

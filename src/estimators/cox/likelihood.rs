@@ -84,6 +84,9 @@ impl Sweep {
         self.cmat2.fill(0.0);
         let mut loglik = 0.0;
         let mut denom = 0.0;
+        // the last two distinct x'b and their exp: a binary or few-level covariate takes a handful
+        // of values, so most exp calls are repeats (same argument, same result: bits unchanged)
+        let mut memo = [(f64::NAN, f64::NAN); 2];
         for &(start, end) in groups.iter().rev() {
             let mut n_dead = 0usize;
             let mut denom2 = 0.0;
@@ -93,7 +96,17 @@ impl Sweep {
                 for k in 0..p {
                     zbeta += beta[k] * xi[k];
                 }
-                let risk = zbeta.exp();
+                let risk = if zbeta.to_bits() == memo[0].0.to_bits() {
+                    memo[0].1
+                } else if zbeta.to_bits() == memo[1].0.to_bits() {
+                    memo.swap(0, 1);
+                    memo[0].1
+                } else {
+                    let r = zbeta.exp();
+                    memo[1] = memo[0];
+                    memo[0] = (zbeta, r);
+                    r
+                };
                 self.risk[pos] = risk;
                 if status[pos] {
                     n_dead += 1;
