@@ -431,8 +431,8 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 let Some(d) = data.get(*endpoint) else { continue };
                 let cohort_rows = data.rows(*endpoint, d.len());
                 let col = cohort.column(*marker);
-                let keep: Vec<usize> = (0..d.len()).filter(|&k| col[cohort_rows[k]].is_some()).collect();
-                let x: Vec<f64> = keep.iter().filter_map(|&k| col[cohort_rows[k]]).collect();
+                let keep = filtered(d.len(), (0..d.len()).filter(|&k| col[cohort_rows[k]].is_some()));
+                let x = filtered(keep.len(), keep.iter().filter_map(|&k| col[cohort_rows[k]]));
                 let sub = d.subset(&keep);
                 let Ok(fit) = maxstat::fit(&sub, &x, &maxstat::MaxstatControl::r_defaults()) else {
                     continue;
@@ -458,10 +458,11 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                         let a: Vec<f64> = rows.iter().map(|&i| strata[i] as f64).collect();
                         crosstab(&a, &x).and_then(|t| tables::fisher_exact(&t).p)
                     } else {
-                        let g0: Vec<f64> =
-                            rows.iter().zip(&x).filter(|(i, _)| strata[**i] == 0).map(|(_, v)| *v).collect();
-                        let g1: Vec<f64> =
-                            rows.iter().zip(&x).filter(|(i, _)| strata[**i] != 0).map(|(_, v)| *v).collect();
+                        let in_group = |first: bool| {
+                            let pairs = rows.iter().zip(&x).filter(|(i, _)| (strata[**i] == 0) == first);
+                            filtered(x.len(), pairs.map(|(_, v)| *v))
+                        };
+                        let (g0, g1) = (in_group(true), in_group(false));
                         mann_whitney::rank_sum_test(&g0, &g1).p_default
                     };
                     out.observations[pair] = p.map(|p| Observation::estimate(p).with_p_value(p));
@@ -529,7 +530,7 @@ struct Endpoints {
 
 impl Endpoints {
     fn new(c: &Cohort) -> Endpoints {
-        let rows: Vec<usize> = (0..c.len()).filter(|&i| c.time_from_progression()[i].is_some()).collect();
+        let rows = filtered(c.len(), (0..c.len()).filter(|&i| c.time_from_progression()[i].is_some()));
         let from_progression = if rows.is_empty() {
             None
         } else {
@@ -620,7 +621,7 @@ fn complete_cases<'a>(
     columns: &[usize],
 ) -> Option<(Cow<'a, CoxData>, Vec<Vec<f64>>)> {
     let present = |k: usize| columns.iter().all(|&j| cohort.column(j)[cohort_rows[k]].is_some());
-    let keep: Vec<usize> = (0..d.len()).filter(|&k| present(k)).collect();
+    let keep = filtered(d.len(), (0..d.len()).filter(|&k| present(k)));
     if keep.is_empty() || !keep.iter().any(|&k| d.event()[k]) {
         return None;
     }
@@ -669,9 +670,9 @@ fn logrank_observation(
             GroupBy::Column(j) => cohort.column(j)[i].map(|v| v as usize),
         })
         .collect();
-    let keep: Vec<usize> = (0..rows.len()).filter(|&k| labels[k].is_some()).collect();
+    let keep = filtered(rows.len(), (0..rows.len()).filter(|&k| labels[k].is_some()));
     let sub = d.subset(&keep);
-    let mut levels: Vec<usize> = keep.iter().filter_map(|&k| labels[k]).collect();
+    let mut levels = filtered(keep.len(), keep.iter().filter_map(|&k| labels[k]));
     levels.sort_unstable();
     levels.dedup();
     let group: Vec<usize> =
@@ -726,6 +727,14 @@ fn crosstab(a: &[f64], b: &[f64]) -> Option<tables::ContingencyTable> {
 
 /// The present values of a column and their row indices.
 fn present(col: &[Option<f64>]) -> (Vec<f64>, Vec<usize>) {
-    let rows: Vec<usize> = (0..col.len()).filter(|&i| col[i].is_some()).collect();
-    (rows.iter().filter_map(|&i| col[i]).collect(), rows)
+    let rows = filtered(col.len(), (0..col.len()).filter(|&i| col[i].is_some()));
+    (filtered(rows.len(), rows.iter().filter_map(|&i| col[i])), rows)
+}
+
+/// `iter.collect()` into a vector allocated once for at most `max` items (a filtered collect
+/// otherwise grows, and reallocates, from nothing: a dozen times per model at n = 53).
+fn filtered<T>(max: usize, iter: impl Iterator<Item = T>) -> Vec<T> {
+    let mut v = Vec::with_capacity(max);
+    v.extend(iter);
+    v
 }
