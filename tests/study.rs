@@ -173,3 +173,34 @@ fn null_type_one_error_in_a_registry_shaped_design_matches_r() {
         assert!((ours - theirs).abs() <= tol, "{key}: survmc {ours:.4} ± {se:.4}, R {theirs:.4} ± {rse:.4}");
     }
 }
+
+/// The same null design with 400 patients (272 / 128, about 115 deaths): there the single tests
+/// are in their asymptotic regime and their type-I error must be 0.05 within Monte Carlo error
+/// (3 MCSE), a check that no scenario parameter can tune. At n = 53 (above) the exact small-sample
+/// rates differ from 0.05, in R as here.
+#[test]
+fn null_type_one_error_of_single_tests_is_nominal_in_large_samples() {
+    let text = "n = 400\n[[strata]]\nname = \"a\"\ncount = 272\n[[strata]]\nname = \"b\"\ncount = 128\n\
+                [[derived]]\nname = \"group_b\"\nfrom = \"stratum\"\nlevels = [\"b\"]\n\
+                [censoring]\ndist = \"weibull\"\nshape = 0.51\nscale = 27.0\n\
+                [outcomes.os]\nbaseline = { dist = \"exponential\", rate = 0.012 }\n\
+                [analysis]\nalpha = 0.05\n[[analysis.estimands]]\nkind = \"logrank\"\nby = \"stratum\"\nname = \"lr\"\n\
+                [[analysis.estimands]]\nkind = \"cox_hr\"\ncovariate = \"group_b\"\nname = \"cox\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("null_272_128.toml");
+    std::fs::write(&path, text).unwrap();
+    let (study, identity, _) = study(&path);
+    let mut c = RunConfig::new(identity, 11, 20_000, dir.path().join("out"));
+    c.progress = ProgressMode::Quiet;
+    let summary = engine::run(&study, &c).unwrap().summary.unwrap();
+    for (estimand, method) in [("lr", "logrank"), ("cox", "cox_wald")] {
+        let p = summary.pairs.iter().find(|p| p.estimand == estimand && p.method == method).unwrap();
+        let e = &p.performance.included.power;
+        let (rate, se) = (e.est.unwrap(), e.mcse.unwrap());
+        eprintln!("n = 400 null, {estimand}/{method}: type-I {rate:.4} ± {se:.4}");
+        assert!(
+            (rate - 0.05).abs() <= 3.0 * se,
+            "{estimand}/{method}: type-I {rate:.4} ± {se:.4}, nominal 0.05"
+        );
+    }
+}
