@@ -58,11 +58,88 @@ impl Sweep {
         // the same code with the number of covariates known to the compiler for the small models
         // a simulation fits by the million (the operations and their order do not change)
         match self.p {
-            1 => self.eval_p::<1>(x, status, groups, ties, beta),
+            1 => self.eval_1(x, status, groups, ties, beta[0]),
             2 => self.eval_p::<2>(x, status, groups, ties, beta),
             3 => self.eval_p::<3>(x, status, groups, ties, beta),
             _ => self.eval_p::<0>(x, status, groups, ties, beta),
         }
+    }
+
+    /// `eval` for one covariate: the operations of `eval_p` in the same order (so the same bits),
+    /// with the sums held in registers instead of p-vectors.
+    fn eval_1(
+        &mut self,
+        x: &[f64],
+        status: &[bool],
+        groups: &[(usize, usize)],
+        ties: Ties,
+        beta: f64,
+    ) -> f64 {
+        self.risk.resize(status.len(), 0.0);
+        let (mut u, mut imat) = (0.0, 0.0);
+        let (mut a, mut cmat) = (0.0, 0.0);
+        let mut loglik = 0.0;
+        let mut denom = 0.0;
+        let mut memo = [(f64::NAN, f64::NAN); 2];
+        for &(start, end) in groups.iter().rev() {
+            let mut n_dead = 0usize;
+            let (mut denom2, mut a2, mut cmat2) = (0.0, 0.0, 0.0);
+            for pos in (start..end).rev() {
+                let xi = x[pos];
+                let zbeta = 0.0 + beta * xi;
+                let risk = if zbeta.to_bits() == memo[0].0.to_bits() {
+                    memo[0].1
+                } else if zbeta.to_bits() == memo[1].0.to_bits() {
+                    memo.swap(0, 1);
+                    memo[0].1
+                } else {
+                    let r = zbeta.exp();
+                    memo[1] = memo[0];
+                    memo[0] = (zbeta, r);
+                    r
+                };
+                self.risk[pos] = risk;
+                if status[pos] {
+                    n_dead += 1;
+                    denom2 += risk;
+                    loglik += zbeta;
+                    u += xi;
+                    a2 += risk * xi;
+                    cmat2 += risk * xi * xi;
+                } else {
+                    denom += risk;
+                    a += risk * xi;
+                    cmat += risk * xi * xi;
+                }
+            }
+            if n_dead == 0 {
+                continue;
+            }
+            let dead_wt = n_dead as f64;
+            if ties == Ties::Breslow || n_dead == 1 {
+                denom += denom2;
+                loglik -= dead_wt * denom.ln();
+                a += a2;
+                let mean = a / denom;
+                u -= dead_wt * mean;
+                cmat += cmat2;
+                imat += dead_wt * (cmat - mean * a) / denom;
+            } else {
+                let d = dead_wt;
+                for _ in 0..n_dead {
+                    denom += denom2 / d;
+                    loglik -= denom.ln();
+                    a += a2 / d;
+                    let mean = a / denom;
+                    u -= mean;
+                    cmat += cmat2 / d;
+                    imat += (cmat - mean * a) / denom;
+                }
+            }
+        }
+        self.u[0] = u;
+        self.imat[0] = imat;
+        loglik
     }
 
     /// `eval` for `P` covariates (`P = 0`: any number, `self.p`).
