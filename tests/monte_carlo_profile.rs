@@ -89,6 +89,30 @@ fn lr_profile_coverage_matches_r() {
             (rr["infinite_end_share"].as_f64().unwrap(), rr["infinite_end_share_mcse"].as_f64().unwrap());
         eprintln!("{key}: infinite ends survmc {m}, R {r_inf:?}");
         report.extend(close(&format!("{key}: infinite ends"), (m, (m * (1.0 - m) / n_fit).sqrt()), r_inf));
+        if key == "n12_loghr_1" {
+            check_report(&summary);
+        }
     }
     assert!(report.is_empty(), "{}", report.join("\n"));
+}
+
+/// The report's monotone-likelihood table, from this run's summary: a row for the model with every
+/// cell a number, nothing undefined printed.
+fn check_report(summary: &RunSummary) {
+    use survmc::report::reliability::{ReportInput, render};
+    let s = serde_json::to_value(summary).unwrap();
+    let manifest = serde_json::json!({});
+    let md = render(&ReportInput {
+        summary: &s,
+        manifest: &manifest,
+        null_summary: None,
+        null_manifest: None,
+        claims: &[],
+        figures: &[],
+    });
+    let table = md.split("Intervals when the likelihood is monotone").nth(1).expect("the table");
+    let row = table.lines().find(|l| l.starts_with("| b |")).expect("a row for the model");
+    assert_eq!(row.matches("finite").count(), 3, "{row}");
+    assert!(!row.contains('—') && !row.contains("NaN") && !row.contains("inf"), "{row}");
+    assert!(!md.contains("NaN"), "{md}");
 }
