@@ -8,7 +8,8 @@ use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use survmc::cohort::{self, Cohort, TruthControl, TruthMethod};
 use survmc::scenario::{
-    self, Baseline, Censoring, ColumnKind, ContinuousSampler, Law, Missing, Sampler, Scenario, ScenarioError,
+    self, Baseline, Censoring, ColumnKind, ContinuousSampler, EstimandKind, GroupBy, Law, Missing, Sampler,
+    Scenario, ScenarioError,
 };
 
 fn path(name: &str) -> String {
@@ -148,6 +149,68 @@ fn analysis_and_calibration_are_validated() {
         with("[calibration]\n[[calibration.targets]]\npath = \"a.b\"\nstatistic = \"mean\"\ntolerance = 1.0")
             .expect_err("statistic");
     assert_eq!(err.key(), Some("calibration.targets[0].statistic"));
+}
+
+#[test]
+fn rmst_diff_is_validated() {
+    let with = |extra: &str| parse(&format!("{BASE}\n[[analysis.estimands]]\nkind = \"rmst_diff\"\n{extra}"));
+    let ok = with("by = \"stage\"\ngroups = [\"III\", \"I\"]\ntau = 12.0").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ok.analysis.estimands[0].name, "rmst_diff_os_stage_12");
+    match &ok.analysis.estimands[0].kind {
+        EstimandKind::RmstDiff { by: GroupBy::Column(1), groups: [2, 0], tau, .. } => assert_eq!(*tau, 12.0),
+        other => panic!("{other:?}"),
+    }
+    let ok = with("by = \"treated\"\ngroups = [\"1\", \"0\"]\ntau = 6.0").unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(ok.analysis.estimands[0].kind, EstimandKind::RmstDiff { groups: [1, 0], .. }));
+    // (extra keys, the dotted key the error must name, a fragment of the message)
+    let cases = [
+        (
+            "by = \"stage\"\ngroups = [\"IV\", \"I\"]\ntau = 12.0",
+            "analysis.estimands[0].groups[0]",
+            "\"I\", \"II\", \"III\"",
+        ),
+        (
+            "by = \"stage\"\ngroups = [\"I\"]\ntau = 12.0",
+            "analysis.estimands[0].groups",
+            "two different levels",
+        ),
+        (
+            "by = \"stage\"\ngroups = [\"I\", \"II\", \"III\"]\ntau = 12.0",
+            "analysis.estimands[0].groups",
+            "3 names",
+        ),
+        ("by = \"stage\"\ngroups = [\"II\", \"II\"]\ntau = 12.0", "analysis.estimands[0].groups", "twice"),
+        ("by = \"stage\"\ntau = 12.0", "analysis.estimands[0].groups", "absent"),
+        ("by = \"stage\"\ngroups = [\"I\", \"II\"]", "analysis.estimands[0].tau", "absent"),
+        ("by = \"stage\"\ngroups = [\"I\", \"II\"]\ntau = -1.0", "analysis.estimands[0].tau", "-1"),
+        (
+            "by = \"treatment\"\ngroups = [\"a\", \"b\"]\ntau = 12.0",
+            "analysis.estimands[0].by",
+            "after_progression",
+        ),
+        ("groups = [\"I\", \"II\"]\ntau = 12.0", "analysis.estimands[0].by", "absent"),
+        (
+            "by = \"stratum\"\ngroups = [\"all\", \"none\"]\ntau = 12.0",
+            "analysis.estimands[0].groups[1]",
+            "\"all\"",
+        ),
+        (
+            "by = \"stage\"\ngroups = [\"I\", \"II\"]\ntau = 12.0\nmarker = \"treated\"",
+            "analysis.estimands[0].marker",
+            "absent",
+        ),
+    ];
+    for (extra, key, fragment) in cases {
+        let err = with(extra).expect_err(extra);
+        assert_eq!(err.key(), Some(key), "{extra}: {err}");
+        assert!(err.to_string().contains(fragment), "{extra}: {err}");
+    }
+    // `groups` belongs to rmst_diff only
+    let err = parse(&format!(
+        "{BASE}\n[[analysis.estimands]]\nkind = \"rmst\"\ntau = 5.0\ngroups = [\"I\", \"II\"]"
+    ))
+    .expect_err("groups on rmst");
+    assert_eq!(err.key(), Some("analysis.estimands[0].groups"));
 }
 
 #[test]

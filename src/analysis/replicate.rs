@@ -12,8 +12,19 @@
 //! - `rmst`: restricted mean (to tau, or to the last observed time) with R's SE and a Wald interval.
 //! - `cox_hr`: log-HR by Cox (Efron ties, R's control) with Wald SE, interval and p; the same estimate
 //!   kept only when significant (`cox_wald_if_significant`: the winner's curse); Firth's penalised Cox
-//!   with profile-likelihood interval. Complete cases per model, as the paper did.
+//!   with profile-likelihood interval; the same Cox estimate with the likelihood-ratio (profile
+//!   likelihood) interval (`cox_lr_profile`), an infinite end flagged `MonotoneLikelihood` (the
+//!   interval then reaches +-inf, and covers whatever lies on that side). When the Cox fit is
+//!   monotone, the three intervals again, unflagged (`cox_wald_when_monotone`,
+//!   `cox_lr_when_monotone`, `firth_when_monotone`: their coverage is the behaviour under monotone
+//!   likelihood), and whether each is finite (choices `<name>_when_monotone_finite_<wald|lr|firth>`).
+//!   Complete cases per model, as the paper did.
 //! - `logrank`: chi-square and p of the log-rank test.
+//! - `rmst_diff`: Kaplan–Meier restricted means to tau of two groups, their difference (group 1 minus
+//!   group 2) with SE sqrt(se1^2 + se2^2), Wald interval and two-sided p (`km_wald`); each group's
+//!   mean is also a numeric choice (`<name>_group1`, `<name>_group2`). Where tau is beyond a group's
+//!   last observed time its curve is extended flat at its last value (`km::KmFit::rmean_to`, as R's
+//!   `print(survfit, rmean = tau)`). An empty group is flagged `EmptyGroup` (estimate 0).
 //! - `youden_cut`: ROC of the marker for death observed during follow-up (the paper's ROC): AUC with
 //!   DeLong SE and CI; the apparent sensitivity and specificity at the chosen cut; the chosen cut.
 //! - `maxstat`: the maximally selected log-rank statistic with a naive p (as if the cut were fixed in
@@ -22,7 +33,8 @@
 //! Degenerate fits are flagged (`DegenerateKind`), never dropped here: the metrics report every
 //! measure with and without them.
 //!
-//! Truth: S(t) and RMST are the scenario's marginal values; the univariate Cox log-HR is the
+//! Truth: S(t) and RMST are the scenario's marginal values; an `rmst_diff` by treatment is 0 when no
+//! treatment option changes survival (every `time_ratio` 1: the causal effect is nil), else undefined; the univariate Cox log-HR is the
 //! large-sample limit of the univariate fit (not the conditional effect: Cox models are not
 //! collapsible); an adjusted log-HR's truth is the conditional effect when the model contains every
 //! covariate with an effect, and undefined otherwise.
@@ -33,7 +45,7 @@ use crate::engine::{ChoiceSpec, PairSpec, Replicate, Schema};
 use crate::estimators::cox::{self, CoxCoefficients, CoxControl, CoxData, Termination, Ties};
 use crate::estimators::km::{self, ConfType};
 use crate::estimators::{logrank, mann_whitney, maxstat, roc, tables};
-use crate::metrics::{Choice, ChoiceKind, DegenerateKind, HistogramSpec, Measure, Observation};
+use crate::metrics::{Choice, ChoiceKind, DegenerateKind, Flags, HistogramSpec, Measure, Observation};
 use crate::scenario::{ColumnKind, Endpoint, EstimandKind, GroupBy, Scenario};
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -68,8 +80,22 @@ enum Item {
         wald: usize,
         if_significant: usize,
         firth: usize,
+        lr_profile: usize,
+        /// Wald, LR profile and Firth when the Cox fit is monotone (pairs), and whether each
+        /// interval is finite then (categorical choices).
+        when_monotone: [usize; 3],
+        finite_when_monotone: [usize; 3],
         /// The Wald estimate's distribution (log-HR), for the report's histogram.
         estimate: usize,
+    },
+    RmstDiff {
+        endpoint: Endpoint,
+        by: GroupBy,
+        groups: [usize; 2],
+        tau: f64,
+        pair: usize,
+        /// Each group's restricted mean (numeric choices).
+        group_rmst: [usize; 2],
     },
     Logrank {
         endpoint: Endpoint,
@@ -175,6 +201,11 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
                 let wald = b.pair(name, "cox_wald", t, vec![Measure::Bias, Measure::Cover, Measure::Power]);
                 let if_significant = b.pair(name, "cox_wald_if_significant", t, Vec::new());
                 let firth = b.pair(name, "firth_profile", t, vec![Measure::Bias, Measure::Cover]);
+                let lr_profile = b.pair(name, "cox_lr_profile", t, vec![Measure::Bias, Measure::Cover]);
+                let when_monotone = ["cox_wald_when_monotone", "cox_lr_when_monotone", "firth_when_monotone"]
+                    .map(|m| b.pair(name, m, t, vec![Measure::Cover]));
+                let finite_when_monotone = ["wald", "lr", "firth"]
+                    .map(|m| b.categorical(&format!("{name}_when_monotone_finite_{m}"), &NO_YES));
                 let estimate = b
                     .numeric(&format!("{name}_log_hr"), Some(HistogramSpec { lo: -4.0, hi: 6.0, bins: 100 }));
                 items.push(Item::CoxHr {
@@ -183,7 +214,29 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
                     wald,
                     if_significant,
                     firth,
+                    lr_profile,
+                    when_monotone,
+                    finite_when_monotone,
                     estimate,
+                });
+            }
+            EstimandKind::RmstDiff { endpoint, by, groups, tau } => {
+                let no_effect = s
+                    .after_progression
+                    .as_ref()
+                    .is_some_and(|a| a.options.iter().all(|o| o.time_ratio == 1.0));
+                let t = (*by == GroupBy::Treatment && no_effect).then_some(0.0);
+                let pair = b.pair(name, "km_wald", t, vec![Measure::Bias, Measure::Cover, Measure::Power]);
+                let hist = Some(HistogramSpec { lo: 0.0, hi: *tau, bins: 60 });
+                let group_rmst =
+                    [b.numeric(&format!("{name}_group1"), hist), b.numeric(&format!("{name}_group2"), hist)];
+                items.push(Item::RmstDiff {
+                    endpoint: *endpoint,
+                    by: *by,
+                    groups: *groups,
+                    tau: *tau,
+                    pair,
+                    group_rmst,
                 });
             }
             EstimandKind::Logrank { endpoint, by } => {
@@ -377,13 +430,24 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                     );
                 }
             }
-            Item::CoxHr { endpoint, columns, wald, if_significant, firth, estimate } => {
+            Item::CoxHr {
+                endpoint,
+                columns,
+                wald,
+                if_significant,
+                firth,
+                lr_profile,
+                when_monotone,
+                finite_when_monotone,
+                estimate,
+            } => {
                 let Some(d) = data.get(*endpoint) else { continue };
                 let rows = data.rows(*endpoint, d.len());
                 let Some((cd, x)) = complete_cases(d, data.cox(*endpoint), &rows, cohort, columns) else {
                     continue;
                 };
-                out.observations[*firth] = firth_observation(&cd, &x);
+                let firth_fit = firth_observation(&cd, &x);
+                out.observations[*firth] = firth_fit.map(|f| f.0);
                 let Ok(fit) = cox::fit_coefficients(&cd, &x, Ties::Efron, &control) else { continue };
                 let o = cox_observation(&fit, 0);
                 if o.estimate.is_finite() {
@@ -393,6 +457,28 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                     out.observations[*if_significant] = Some(o);
                 }
                 out.observations[*wald] = Some(o);
+                let lr = lr_observation(&cd, &x, &fit);
+                out.observations[*lr_profile] = Some(lr);
+                if fit.termination == Termination::MonotoneLikelihood {
+                    let firth_ends = firth_fit.map(|f| Observation { lower: f.1[0], upper: f.1[1], ..f.0 });
+                    for (k, obs) in [Some(o), Some(lr), firth_ends].into_iter().enumerate() {
+                        let obs = obs.map(|o| Observation { flags: Flags::NONE, ..o });
+                        let finite = obs.is_some_and(|o| {
+                            o.lower.is_some_and(f64::is_finite) && o.upper.is_some_and(f64::is_finite)
+                        });
+                        out.observations[when_monotone[k]] = obs;
+                        out.choices[finite_when_monotone[k]] = Choice::Category(u32::from(finite));
+                    }
+                }
+            }
+            Item::RmstDiff { endpoint, by, groups, tau, pair, group_rmst } => {
+                let (o, means) = rmst_diff_observation(&data, cohort, *endpoint, *by, *groups, *tau);
+                out.observations[*pair] = Some(o);
+                for (slot, m) in group_rmst.iter().zip(means) {
+                    if let Some(m) = m.filter(|m| m.is_finite()) {
+                        out.choices[*slot] = Choice::Value(m);
+                    }
+                }
             }
             Item::Logrank { endpoint, by, pair } => {
                 out.observations[*pair] = logrank_observation(&data, cohort, *endpoint, *by);
@@ -588,10 +674,20 @@ fn cox_complete_cases(
 }
 
 /// Firth's penalised Cox (Breslow ties, as coxphf) on the first column: estimate, Wald SE, profile
-/// penalised-likelihood interval and LR p. Flagged `Other` when a profile bound is not found.
-fn firth_observation(cd: &CoxData, x: &[Vec<f64>]) -> Option<Observation> {
-    use cox::firth::{self, FirthControl, FirthTermination};
+/// penalised-likelihood interval and LR p. Flagged `Other` when a profile bound is not found. Also
+/// the interval's ends with a bound beyond the search bracket as +-inf (None: not found).
+fn firth_observation(cd: &CoxData, x: &[Vec<f64>]) -> Option<(Observation, [Option<f64>; 2])> {
+    use cox::firth::{self, Bound, FirthControl, FirthTermination};
     let fit = firth::fit(cd, x, &FirthControl::coxphf_defaults()).ok()?;
+    let end = |b: Bound, inf: f64| match b {
+        Bound::Found(v) => Some(v),
+        Bound::BeyondBracket => Some(inf),
+        Bound::NotComputed | Bound::Failed => None,
+    };
+    let ends = match (end(fit.ci_lower[0], f64::NEG_INFINITY), end(fit.ci_upper[0], f64::INFINITY)) {
+        (Some(l), Some(u)) => [Some(l), Some(u)],
+        _ => [None, None],
+    };
     let mut o = Observation::estimate(fit.coef[0]);
     if fit.se[0].is_finite() {
         o = o.with_se(fit.se[0]);
@@ -603,11 +699,89 @@ fn firth_observation(cd: &CoxData, x: &[Vec<f64>]) -> Option<Observation> {
     if let Some(p) = fit.lr_test[0].p() {
         o = o.with_p_value(p);
     }
-    match fit.termination {
-        FirthTermination::Converged => Some(o),
-        FirthTermination::MaxIterations => Some(o.with_flag(DegenerateKind::NonConvergence)),
-        FirthTermination::Singular => Some(o.with_flag(DegenerateKind::Other)),
+    let o = match fit.termination {
+        FirthTermination::Converged => o,
+        FirthTermination::MaxIterations => o.with_flag(DegenerateKind::NonConvergence),
+        FirthTermination::Singular => o.with_flag(DegenerateKind::Other),
+    };
+    Some((o, ends))
+}
+
+/// The Cox estimate of the first column with its likelihood-ratio (profile-likelihood) interval
+/// (Efron ties, as the fit): the fit's flags, plus `MonotoneLikelihood` when an end is infinite
+/// (the interval then runs to +-inf) and `Other` when an end is not found (no interval).
+fn lr_observation(cd: &CoxData, x: &[Vec<f64>], fit: &CoxCoefficients) -> Observation {
+    use cox::profile::{self, Bound, ProfileControl};
+    let wald = cox_observation(fit, 0);
+    let o = Observation { flags: wald.flags, ..Observation::estimate(wald.estimate) };
+    let Ok(ci) = profile::interval(cd, x, Ties::Efron, &fit.coef, 0, &ProfileControl::standard()) else {
+        return o.with_flag(DegenerateKind::Other);
+    };
+    let o = match (ci.lower.end(false), ci.upper.end(true)) {
+        (Some(l), Some(u)) => o.with_interval(l, u),
+        _ => o.with_flag(DegenerateKind::Other),
+    };
+    if ci.lower == Bound::Infinite || ci.upper == Bound::Infinite {
+        o.with_flag(DegenerateKind::MonotoneLikelihood)
+    } else {
+        o
     }
+}
+
+/// Kaplan–Meier restricted means to `tau` of the levels `groups` of `by` on `endpoint`, and their
+/// difference (group 1 minus group 2) with SE sqrt(se1^2 + se2^2), Wald interval and two-sided p.
+/// An empty group (or no data for the endpoint) gives estimate 0 flagged `EmptyGroup`; a zero SE
+/// (no variance in either group) gives the point as its interval, no p, flagged `Other`.
+fn rmst_diff_observation(
+    data: &Endpoints,
+    cohort: &Cohort,
+    endpoint: Endpoint,
+    by: GroupBy,
+    groups: [usize; 2],
+    tau: f64,
+) -> (Observation, [Option<f64>; 2]) {
+    let Some(d) = data.get(endpoint) else {
+        return (Observation::estimate(0.0).with_flag(DegenerateKind::EmptyGroup), [None, None]);
+    };
+    let labels = group_labels(cohort, &data.rows(endpoint, d.len()), by);
+    rmst_diff(d, &labels, groups, tau)
+}
+
+/// [`rmst_diff_observation`] on survival data `d` whose subject k is in group `labels[k]`.
+fn rmst_diff(
+    d: &SurvivalData,
+    labels: &[Option<usize>],
+    groups: [usize; 2],
+    tau: f64,
+) -> (Observation, [Option<f64>; 2]) {
+    let empty = Observation::estimate(0.0).with_flag(DegenerateKind::EmptyGroup);
+    let rmean = |g: usize| {
+        let keep: Vec<usize> = (0..labels.len()).filter(|&k| labels[k] == Some(g)).collect();
+        if keep.is_empty() { None } else { km::fit(&d.subset(&keep)).rmean_to(tau) }
+    };
+    let (r1, r2) = (rmean(groups[0]), rmean(groups[1]));
+    let means = [r1.map(|r| r.rmean), r2.map(|r| r.rmean)];
+    let (Some(r1), Some(r2)) = (r1, r2) else { return (empty, means) };
+    let diff = r1.rmean - r2.rmean;
+    let se = r1.se.hypot(r2.se);
+    let o = Observation::estimate(diff).with_se(se);
+    if !(se > 0.0 && se.is_finite()) {
+        return (o.with_interval(diff, diff).with_flag(DegenerateKind::Other), means);
+    }
+    let p = mann_whitney::two_sided_normal(diff / se);
+    (o.with_interval(diff - Z_975 * se, diff + Z_975 * se).with_p_value(p), means)
+}
+
+/// The group of each subject (`rows`: their cohort rows) by `by`; None where it is not defined
+/// (no treatment after progression, a missing value).
+fn group_labels(cohort: &Cohort, rows: &[usize], by: GroupBy) -> Vec<Option<usize>> {
+    rows.iter()
+        .map(|&i| match by {
+            GroupBy::Stratum => Some(cohort.stratum()[i]),
+            GroupBy::Treatment => cohort.treatment()[i],
+            GroupBy::Column(j) => cohort.column(j)[i].map(|v| v as usize),
+        })
+        .collect()
 }
 
 /// The complete cases of `columns` as prepared Cox data and covariate columns; None when there are
@@ -661,16 +835,8 @@ fn logrank_observation(
     by: GroupBy,
 ) -> Option<Observation> {
     let d = data.get(endpoint)?;
-    let rows = data.rows(endpoint, d.len());
-    let labels: Vec<Option<usize>> = rows
-        .iter()
-        .map(|&i| match by {
-            GroupBy::Stratum => Some(cohort.stratum()[i]),
-            GroupBy::Treatment => cohort.treatment()[i],
-            GroupBy::Column(j) => cohort.column(j)[i].map(|v| v as usize),
-        })
-        .collect();
-    let keep = filtered(rows.len(), (0..rows.len()).filter(|&k| labels[k].is_some()));
+    let labels = group_labels(cohort, &data.rows(endpoint, d.len()), by);
+    let keep = filtered(labels.len(), (0..labels.len()).filter(|&k| labels[k].is_some()));
     let sub = d.subset(&keep);
     let mut levels = filtered(keep.len(), keep.iter().filter_map(|&k| labels[k]));
     levels.sort_unstable();
@@ -737,4 +903,55 @@ fn filtered<T>(max: usize, iter: impl Iterator<Item = T>) -> Vec<T> {
     let mut v = Vec::with_capacity(max);
     v.extend(iter);
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    #[test]
+    fn rmst_diff_by_hand() {
+        // Group 0: times 1, 2+, 3, 4 (+ censored). KM: S = 3/4 from 1, 3/8 from 3, 0 from 4.
+        //   RMST(5) = 1 + 2 (3/4) + 1 (3/8) + 1 (0) = 2.875.
+        //   Var = A(1)^2 d/(n(n-d)) + A(3)^2 d/(n(n-d)) with A(t) = area from t to 5:
+        //       = 1.875^2 / (4 * 3) + 0.375^2 / (2 * 1) = 0.29296875 + 0.0703125 = 0.36328125
+        //   (the death at 4 empties the risk set: no term).
+        // Group 2: times 2, 6+. S = 1/2 from 2. RMST(5) = 2 + 3 (1/2) = 3.5; Var = 1.5^2 / 2 = 1.125.
+        // Subjects of group 1 and without a group are ignored.
+        let d = SurvivalData::new(
+            vec![1.0, 2.0, 3.0, 4.0, 2.0, 6.0, 0.5, 0.7],
+            vec![true, false, true, true, true, false, true, true],
+        )
+        .unwrap();
+        let labels = [Some(0), Some(0), Some(0), Some(0), Some(2), Some(2), Some(1), None];
+        let (o, means) = rmst_diff(&d, &labels, [0, 2], 5.0);
+        assert!(close(means[0].unwrap(), 2.875) && close(means[1].unwrap(), 3.5), "{means:?}");
+        let se = (0.36328125f64 + 1.125).sqrt();
+        assert!(close(o.estimate, -0.625) && close(o.se.unwrap(), se), "{o:?}");
+        assert!(close(o.lower.unwrap(), -0.625 - Z_975 * se) && close(o.upper.unwrap(), -0.625 + Z_975 * se));
+        // p = P(chi2_1 > (0.625 / se)^2)
+        assert!(close(o.p_value.unwrap(), mann_whitney::two_sided_normal(0.625 / se)));
+        assert!(!o.flags.is_degenerate());
+        // tau = 8 beyond group 2's last time (6, censored): its curve stays at 1/2, RMST 2 + 6/2 = 5;
+        // group 0 reached 0 at 4: still 2.875
+        let (o, means) = rmst_diff(&d, &labels, [2, 0], 8.0);
+        assert!(close(means[0].unwrap(), 5.0) && close(means[1].unwrap(), 2.875), "{means:?}");
+        assert!(close(o.estimate, 2.125));
+    }
+
+    #[test]
+    fn rmst_diff_empty_or_constant_groups_are_flagged_never_nan() {
+        let d = SurvivalData::new(vec![1.0, 2.0, 3.0], vec![true, false, false]).unwrap();
+        let (o, means) = rmst_diff(&d, &[Some(0), Some(0), None], [0, 1], 5.0);
+        assert!(o.flags.contains(DegenerateKind::EmptyGroup) && o.estimate == 0.0, "{o:?}");
+        assert!(means[0].is_some() && means[1].is_none());
+        // no deaths before tau in either group: both RMSTs are tau, SE 0
+        let (o, _) = rmst_diff(&d, &[Some(1), Some(0), Some(1)], [0, 1], 0.5);
+        assert!(o.flags.contains(DegenerateKind::Other) && o.estimate == 0.0 && o.p_value.is_none(), "{o:?}");
+        assert_eq!((o.lower, o.upper), (Some(0.0), Some(0.0)));
+    }
 }

@@ -170,9 +170,10 @@ fn assess(c: &Claim, s: &Value, null: Option<&Value>, deaths: Option<f64>) -> (S
         ClaimKind::NoTrueEffect => {
             let Some(p) = pair(s, &c.estimand, method) else { return missing() };
             let rate = stat(p, "included", "power");
-            let shows = rate.map_or(String::new(), |(a, se)| {
+            let mut shows = rate.map_or(String::new(), |(a, se)| {
                 format!("no true effect simulated; p < 0.05 in {} ± {} of registries", pct(a), pct(se))
             });
+            difference_details(&mut shows, s, &c.estimand, p);
             let null_text = null
                 .and_then(|n| pair(n, &c.estimand, method))
                 .and_then(|q| stat(q, "included", "power"))
@@ -230,6 +231,23 @@ fn assess(c: &Claim, s: &Value, null: Option<&Value>, deaths: Option<f64>) -> (S
             };
             (shows, String::new(), verdict)
         }
+    }
+}
+
+/// For a claim on a difference with a truth (an `rmst_diff`): each group's mean, the mean
+/// difference against the truth, and the coverage of its interval.
+fn difference_details(shows: &mut String, s: &Value, estimand: &str, p: &Value) {
+    let Some(truth) = p["truth"].as_f64() else { return };
+    let groups =
+        (choice_mean(s, &format!("{estimand}_group1")), choice_mean(s, &format!("{estimand}_group2")));
+    if let (Some((g1, _)), Some((g2, _))) = groups {
+        let _ = write!(shows, "; mean restricted means {g1:.1} vs {g2:.1}");
+    }
+    if let Some((m, se)) = stat(p, "included", "thetamean") {
+        let _ = write!(shows, "; mean difference {m:.2} ± {se:.2} (true {truth:.2})");
+    }
+    if let Some((cv, se)) = stat(p, "included", "cover") {
+        let _ = write!(shows, "; its 95% CI covers the truth {} ± {}", pct(cv), pct(se));
     }
 }
 
@@ -417,6 +435,62 @@ fn monotone_section(md: &mut String, s: &Value) {
         "\nThere the Wald interval is meaningless (the paper's \"HR 1.000 (0.001–444385)\"); Firth's penalised \
          likelihood (`firth_profile`) stays finite. Measures \"degenerate fits excluded\" in `performance.csv` drop \
          these replicates.\n"
+    );
+    monotone_intervals_table(md, s);
+}
+
+/// Per Cox model: how often the likelihood is monotone and, in those registries, how often the Wald,
+/// likelihood-ratio (profile) and Firth intervals cover the truth and are finite.
+fn monotone_intervals_table(md: &mut String, s: &Value) {
+    let Some(pairs) = s["pairs"].as_array() else { return };
+    let models: Vec<&str> = pairs
+        .iter()
+        .filter(|p| p["method"] == "cox_lr_when_monotone")
+        .filter_map(|p| p["estimand"].as_str())
+        .collect();
+    if models.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "Intervals when the likelihood is monotone (coverage of the truth; share of finite intervals):\n\n\
+         | Cox model | monotone in | Wald | likelihood ratio | Firth |\n|---|---|---|---|---|"
+    );
+    for e in models {
+        let share = pair(s, e, "cox_wald").and_then(|p| {
+            let kinds = p["counts"]["by_kind"].as_array()?;
+            let n =
+                kinds.iter().find(|k| k["kind"] == "monotone_likelihood").and_then(|k| k["n"].as_u64())?;
+            let nsim = p["counts"]["nsim"].as_u64()?.max(1);
+            let r = n as f64 / nsim as f64;
+            Some(format!("{} ± {}", pct(r), pct((r * (1.0 - r) / nsim as f64).sqrt())))
+        });
+        let cell = |method: &str, short: &str| {
+            let cover = pair(s, e, method)
+                .and_then(|p| stat(p, "included", "cover"))
+                .map_or("—".to_string(), |(c, se)| format!("{} ± {}", pct(c), pct(se)));
+            let finite = choice(s, &format!("{e}_when_monotone_finite_{short}")).and_then(|c| {
+                let present = c["nsim"].as_u64()?.checked_sub(c["n_missing"].as_u64()?)?;
+                let yes =
+                    c["table"].as_array()?.iter().find(|r| r["value"] == "yes").and_then(|r| r["n"].as_u64());
+                (present > 0).then(|| pct(yes.unwrap_or(0) as f64 / present as f64))
+            });
+            format!("{cover}; finite {}", finite.unwrap_or_else(|| "—".into()))
+        };
+        let _ = writeln!(
+            md,
+            "| {e} | {} | {} | {} | {} |",
+            share.unwrap_or_else(|| "—".into()),
+            cell("cox_wald_when_monotone", "wald"),
+            cell("cox_lr_when_monotone", "lr"),
+            cell("firth_when_monotone", "firth")
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nThe likelihood-ratio interval (`cox_lr_profile`) is the set of log-HRs the data do not reject; under \
+         monotone likelihood one of its ends is infinite, so it covers any truth on that side (these infinite ends \
+         are its \"degenerate\" count). The Wald interval is finite but absurdly wide there.\n"
     );
 }
 

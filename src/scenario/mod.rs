@@ -560,6 +560,16 @@ pub enum EstimandKind {
         endpoint: Endpoint,
         by: GroupBy,
     },
+    /// Difference of the Kaplan–Meier restricted means to `tau` of two levels of `by`
+    /// (`groups[0]` minus `groups[1]`). A level is the code the grouping takes in a cohort: the
+    /// treatment option's index, the stratum's index, or the column's value (level code of a
+    /// categorical column, 0/1 of a binary or derived one).
+    RmstDiff {
+        endpoint: Endpoint,
+        by: GroupBy,
+        groups: [usize; 2],
+        tau: f64,
+    },
     /// ROC of `marker` for death observed during follow-up (os_event), cut by Youden's J.
     YoudenCut {
         marker: usize,

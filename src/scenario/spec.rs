@@ -234,6 +234,8 @@ pub struct EstimandSpec {
     pub covariate: Option<String>,
     pub adjust: Option<Vec<String>>,
     pub by: Option<String>,
+    /// `rmst_diff`: the two levels of `by` compared (group 1 minus group 2).
+    pub groups: Option<Vec<String>>,
     pub marker: Option<String>,
 }
 

@@ -191,7 +191,7 @@ pub(super) fn validate(file: &Path, id: &str, spec: ScenarioSpec) -> Result<Scen
             .map(|a| a.options.iter().map(|o| o.name.clone()).collect())
             .unwrap_or_default(),
     });
-    let analysis = analysis(&c, seed, &names, spec.analysis.as_ref())?;
+    let analysis = analysis(&c, seed, &layout, spec.analysis.as_ref())?;
     let report = report(&c, file, spec.report.as_ref())?;
 
     let mut scenario = Scenario {
@@ -902,9 +902,10 @@ fn endpoint(c: &Ctx, key: &str, e: Option<&str>) -> Result<Endpoint, ScenarioErr
 fn analysis(
     c: &Ctx,
     seed: u64,
-    names: &[String],
+    layout: &Layout,
     a: Option<&AnalysisSpec>,
 ) -> Result<Analysis, ScenarioError> {
+    let names = layout.columns.as_slice();
     let Some(a) = a else {
         return Ok(Analysis {
             alpha: 0.05,
@@ -937,13 +938,14 @@ fn analysis(
             "rmst" => &["endpoint", "tau"],
             "cox_hr" => &["endpoint", "covariate", "adjust"],
             "logrank" => &["endpoint", "by"],
+            "rmst_diff" => &["endpoint", "by", "groups", "tau"],
             "youden_cut" => &["marker"],
             "maxstat" => &["endpoint", "marker"],
             other => {
                 return Err(c.err(
                     k("kind"),
                     format!("\"{other}\""),
-                    "one of \"km_surv\", \"rmst\", \"cox_hr\", \"logrank\", \"youden_cut\", \"maxstat\"",
+                    "one of \"km_surv\", \"rmst\", \"cox_hr\", \"logrank\", \"rmst_diff\", \"youden_cut\", \"maxstat\"",
                 ));
             }
         };
@@ -954,6 +956,7 @@ fn analysis(
             ("covariate", e.covariate.is_some()),
             ("adjust", e.adjust.is_some()),
             ("by", e.by.is_some()),
+            ("groups", e.groups.is_some()),
             ("marker", e.marker.is_some()),
         ];
         let unused: Vec<(&str, bool)> = present.iter().filter(|(n, _)| !used.contains(n)).copied().collect();
@@ -1010,6 +1013,15 @@ fn analysis(
                 };
                 (EstimandKind::Logrank { endpoint: ep, by }, format!("logrank_{ep_name}_{by_name}"))
             }
+            "rmst_diff" => {
+                let tau = c.positive(&k("tau"), e.tau)?;
+                let (by, by_name, levels) = group_levels(c, &k("by"), layout, e.by.as_deref())?;
+                let groups = group_pair(c, &k("groups"), e.groups.as_deref(), &levels)?;
+                (
+                    EstimandKind::RmstDiff { endpoint: ep, by, groups, tau },
+                    format!("rmst_diff_{ep_name}_{by_name}_{tau}"),
+                )
+            }
             "youden_cut" => {
                 let marker = col("marker", &e.marker)?;
                 (EstimandKind::YoudenCut { marker }, format!("youden_cut_{}", names[marker]))
@@ -1054,6 +1066,64 @@ fn analysis(
         }
     };
     Ok(Analysis { alpha, replicates, seed, estimands, screening, table1: a.table1.unwrap_or(false) })
+}
+
+/// The grouping `by` of an `rmst_diff` and the names of its levels, in code order: the treatment
+/// options, the strata, a categorical column's levels, or "0" and "1" for a binary or derived
+/// column.
+fn group_levels<'a>(
+    c: &Ctx,
+    key: &str,
+    layout: &'a Layout,
+    by: Option<&'a str>,
+) -> Result<(GroupBy, &'a str, Vec<String>), ScenarioError> {
+    let expected = "\"treatment\", \"stratum\" or the name of a binary, categorical or derived column";
+    let by_name = by.ok_or_else(|| c.err(key, "absent", expected))?;
+    match by_name {
+        "treatment" if layout.treatments.is_empty() => Err(c.err(
+            key,
+            "\"treatment\"",
+            "a grouping other than \"treatment\" without [after_progression]",
+        )),
+        "treatment" => Ok((GroupBy::Treatment, by_name, layout.treatments.clone())),
+        "stratum" => Ok((GroupBy::Stratum, by_name, layout.strata.clone())),
+        name => {
+            let j = column(c, key, &layout.columns, name)?;
+            let levels = match &layout.kinds[j] {
+                ColumnKind::Categorical { levels } => levels.clone(),
+                ColumnKind::Binary | ColumnKind::Derived => vec!["0".into(), "1".into()],
+                ColumnKind::Continuous => {
+                    return Err(c.err(key, format!("\"{name}\" (continuous)"), expected));
+                }
+            };
+            Ok((GroupBy::Column(j), by_name, levels))
+        }
+    }
+}
+
+/// Two different level names of `levels`, as their codes.
+fn group_pair(
+    c: &Ctx,
+    key: &str,
+    groups: Option<&[String]>,
+    levels: &[String],
+) -> Result<[usize; 2], ScenarioError> {
+    let quoted = || levels.iter().map(|l| format!("\"{l}\"")).collect::<Vec<_>>().join(", ");
+    let expected = || format!("two different levels of `by` ({})", quoted());
+    let g = groups.ok_or_else(|| c.err(key, "absent", expected()))?;
+    if g.len() != 2 {
+        return Err(c.err(key, format!("{} names", g.len()), expected()));
+    }
+    let mut codes = [0; 2];
+    for (i, name) in g.iter().enumerate() {
+        codes[i] = levels.iter().position(|l| l == name).ok_or_else(|| {
+            c.err(format!("{key}[{i}]"), format!("\"{name}\""), format!("one of {}", quoted()))
+        })?;
+    }
+    if codes[0] == codes[1] {
+        return Err(c.err(key, format!("\"{}\" twice", g[0]), expected()));
+    }
+    Ok(codes)
 }
 
 fn calibration(c: &Ctx, s: &Scenario, cal: &CalibrationSpec) -> Result<Calibration, ScenarioError> {

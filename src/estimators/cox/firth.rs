@@ -502,7 +502,14 @@ enum ProfilePoint {
 
 /// Brent's (1973) root finder on a bracket `f(a) < 0 <= f(b)` (or the reverse), to `xtol`.
 /// `None` when an evaluation fails or it runs out of iterations.
-fn brent(f: &mut impl FnMut(f64) -> Option<f64>, a: f64, fa: f64, b: f64, fb: f64, xtol: f64) -> Option<f64> {
+pub(super) fn brent(
+    f: &mut impl FnMut(f64) -> Option<f64>,
+    a: f64,
+    fa: f64,
+    b: f64,
+    fb: f64,
+    xtol: f64,
+) -> Option<f64> {
     let (mut a, mut fa, mut b, mut fb) = (a, fa, b, fb);
     let (mut c, mut fc) = (b, fb);
     let mut d = b - a;

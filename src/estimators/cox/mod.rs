@@ -21,6 +21,7 @@ pub mod firth;
 mod ldl;
 mod likelihood;
 mod newton;
+pub mod profile;
 
 use crate::data::SurvivalData;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
