@@ -39,6 +39,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("syntax_error.toml", &["line 11", "string"]),
     ("replicates_zero.toml", &["`analysis.replicates` is 0", "expected an integer >= 1"]),
     ("alpha_above_one.toml", &["`analysis.alpha` is 1.5", "expected"]),
+    ("firth_unknown.toml", &["`analysis.firth` is \"sometimes\"", "\"when_monotone\" or \"always\""]),
     ("empty.toml", &["missing field `n`"]),
     ("binary.toml", &["not UTF-8"]),
 ];

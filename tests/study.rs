@@ -204,3 +204,50 @@ fn null_type_one_error_of_single_tests_is_nominal_in_large_samples() {
         );
     }
 }
+
+/// `analysis.firth`: by default Firth's penalised Cox is fitted only where the Cox likelihood is
+/// monotone (`firth_when_monotone`, observed in no other replicate); `"always"` adds the
+/// unconditional `firth_profile` pair of every `cox_hr` estimand, observed in every replicate.
+#[test]
+fn firth_is_fitted_when_monotone_by_default_and_everywhere_on_request() {
+    let text = std::fs::read_to_string(format!("{ROOT}/scenarios/tsh2024.toml")).unwrap();
+    assert!(text.contains("firth = \"when_monotone\""));
+    let dir = tempfile::tempdir().unwrap();
+    for (file, always) in [("default.toml", false), ("always.toml", true)] {
+        let body = if always {
+            text.replace("firth = \"when_monotone\"", "firth = \"always\"")
+        } else {
+            text.clone()
+        };
+        let path = dir.path().join(file);
+        std::fs::write(&path, body).unwrap();
+        let (study, identity, seed) = study(&path);
+        let mut c = RunConfig::new(identity, seed, 200, dir.path().join(format!("out_{always}")));
+        c.progress = ProgressMode::Quiet;
+        let summary = engine::run(&study, &c).unwrap().summary.unwrap();
+        let n_hr = summary
+            .pairs
+            .iter()
+            .filter(|p| p.method == "cox_wald" && p.estimand.starts_with("cox_hr"))
+            .count();
+        let firth: Vec<_> = summary.pairs.iter().filter(|p| p.method == "firth_profile").collect();
+        assert_eq!(firth.len(), if always { n_hr } else { 0 }, "{file}");
+        for p in firth {
+            let c = &p.performance.counts;
+            assert_eq!(c.nsim - c.n_missing, 200, "{}: Firth in every replicate", p.estimand);
+        }
+        for p in summary.pairs.iter().filter(|p| p.method == "firth_when_monotone") {
+            let wald =
+                summary.pairs.iter().find(|q| q.estimand == p.estimand && q.method == "cox_wald").unwrap();
+            let monotone = wald
+                .performance
+                .counts
+                .by_kind
+                .iter()
+                .find(|k| k.kind == "monotone_likelihood")
+                .map_or(0, |k| k.n);
+            let c = &p.performance.counts;
+            assert!(c.nsim - c.n_missing <= monotone, "{}: Firth only where monotone", p.estimand);
+        }
+    }
+}

@@ -11,8 +11,10 @@
 //!   still at risk at t (the estimate then rests on a handful of patients).
 //! - `rmst`: restricted mean (to tau, or to the last observed time) with R's SE and a Wald interval.
 //! - `cox_hr`: log-HR by Cox (Efron ties, R's control) with Wald SE, interval and p; the same estimate
-//!   kept only when significant (`cox_wald_if_significant`: the winner's curse); Firth's penalised Cox
-//!   with profile-likelihood interval; the same Cox estimate with the likelihood-ratio (profile
+//!   kept only when significant (`cox_wald_if_significant`: the winner's curse); with
+//!   `analysis.firth = "always"`, Firth's penalised Cox with profile-likelihood interval in every
+//!   registry (`firth_profile`; by default Firth is fitted only where it is needed, when the Cox
+//!   likelihood is monotone, as below); the same Cox estimate with the likelihood-ratio (profile
 //!   likelihood) interval (`cox_lr_profile`), an infinite end flagged `MonotoneLikelihood` (the
 //!   interval then reaches +-inf, and covers whatever lies on that side). When the Cox fit is
 //!   monotone, the three intervals again, unflagged (`cox_wald_when_monotone`,
@@ -46,7 +48,7 @@ use crate::estimators::cox::{self, CoxCoefficients, CoxControl, CoxData, Termina
 use crate::estimators::km::{self, ConfType};
 use crate::estimators::{logrank, mann_whitney, maxstat, roc, tables};
 use crate::metrics::{Choice, ChoiceKind, DegenerateKind, Flags, HistogramSpec, Measure, Observation};
-use crate::scenario::{ColumnKind, Endpoint, EstimandKind, GroupBy, Scenario};
+use crate::scenario::{ColumnKind, Endpoint, EstimandKind, FirthUse, GroupBy, Scenario};
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
@@ -79,7 +81,7 @@ enum Item {
         columns: Vec<usize>,
         wald: usize,
         if_significant: usize,
-        firth: usize,
+        firth: Option<usize>,
         lr_profile: usize,
         /// Wald, LR profile and Firth when the Cox fit is monotone (pairs), and whether each
         /// interval is finite then (categorical choices).
@@ -200,7 +202,8 @@ pub fn plan(s: &Scenario, truth: &Truth) -> Plan {
                 columns.extend(adjust);
                 let wald = b.pair(name, "cox_wald", t, vec![Measure::Bias, Measure::Cover, Measure::Power]);
                 let if_significant = b.pair(name, "cox_wald_if_significant", t, Vec::new());
-                let firth = b.pair(name, "firth_profile", t, vec![Measure::Bias, Measure::Cover]);
+                let firth = (s.analysis.firth == FirthUse::Always)
+                    .then(|| b.pair(name, "firth_profile", t, vec![Measure::Bias, Measure::Cover]));
                 let lr_profile = b.pair(name, "cox_lr_profile", t, vec![Measure::Bias, Measure::Cover]);
                 let when_monotone = ["cox_wald_when_monotone", "cox_lr_when_monotone", "firth_when_monotone"]
                     .map(|m| b.pair(name, m, t, vec![Measure::Cover]));
@@ -446,9 +449,12 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 let Some((cd, x)) = complete_cases(d, data.cox(*endpoint), &rows, cohort, columns) else {
                     continue;
                 };
-                let firth_fit = firth_observation(&cd, &x);
-                out.observations[*firth] = firth_fit.map(|f| f.0);
                 let Ok(fit) = cox::fit_coefficients(&cd, &x, Ties::Efron, &control) else { continue };
+                let monotone = fit.termination == Termination::MonotoneLikelihood;
+                let firth_fit = (firth.is_some() || monotone).then(|| firth_observation(&cd, &x)).flatten();
+                if let Some(slot) = firth {
+                    out.observations[*slot] = firth_fit.map(|f| f.0);
+                }
                 let o = cox_observation(&fit, 0);
                 if o.estimate.is_finite() {
                     out.choices[*estimate] = Choice::Value(o.estimate);
@@ -459,7 +465,7 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 out.observations[*wald] = Some(o);
                 let lr = lr_observation(&cd, &x, &fit);
                 out.observations[*lr_profile] = Some(lr);
-                if fit.termination == Termination::MonotoneLikelihood {
+                if monotone {
                     let firth_ends = firth_fit.map(|f| Observation { lower: f.1[0], upper: f.1[1], ..f.0 });
                     for (k, obs) in [Some(o), Some(lr), firth_ends].into_iter().enumerate() {
                         let obs = obs.map(|o| Observation { flags: Flags::NONE, ..o });

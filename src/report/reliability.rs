@@ -433,7 +433,7 @@ fn monotone_section(md: &mut String, s: &Value) {
     let _ = writeln!(
         md,
         "\nThere the Wald interval is meaningless (the paper's \"HR 1.000 (0.001–444385)\"); Firth's penalised \
-         likelihood (`firth_profile`) stays finite. Measures \"degenerate fits excluded\" in `performance.csv` drop \
+         likelihood (`firth_when_monotone`) stays finite. Measures \"degenerate fits excluded\" in `performance.csv` drop \
          these replicates.\n"
     );
     monotone_intervals_table(md, s);

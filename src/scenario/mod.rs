@@ -515,6 +515,19 @@ pub struct Analysis {
     pub screening: Option<Screening>,
     /// Compare every drawn characteristic between the strata, as Table 1 does.
     pub table1: bool,
+    /// Which Cox models also get Firth's penalised fit with profile-likelihood intervals.
+    pub firth: FirthUse,
+}
+
+/// When a `cox_hr` estimand also gets Firth's penalised Cox (Heinze & Schemper 2001).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirthUse {
+    /// Only where the ordinary Cox likelihood is monotone (the remedy where it is needed): the
+    /// `firth_when_monotone` pair; `firth_profile` is not computed.
+    WhenMonotone,
+    /// Every model: also the unconditional `firth_profile` pair (Firth against Cox in every
+    /// registry; its profile intervals roughly double the cost of a replicate).
+    Always,
 }
 
 /// The paper's variable selection: univariate Cox models of OS on each column, screened at

@@ -214,6 +214,8 @@ pub struct AnalysisSpec {
     pub screening: Option<ScreeningSpec>,
     /// Table 1: compare every drawn characteristic between the strata (Fisher / Mann–Whitney).
     pub table1: Option<bool>,
+    /// When Firth's penalised Cox is fitted: "when_monotone" (default) or "always".
+    pub firth: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

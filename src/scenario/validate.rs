@@ -914,6 +914,7 @@ fn analysis(
             estimands: Vec::new(),
             screening: None,
             table1: false,
+            firth: FirthUse::WhenMonotone,
         });
     };
     let alpha = a.alpha.unwrap_or(0.05);
@@ -1065,7 +1066,14 @@ fn analysis(
             Some(Screening { columns, alpha })
         }
     };
-    Ok(Analysis { alpha, replicates, seed, estimands, screening, table1: a.table1.unwrap_or(false) })
+    let firth = match a.firth.as_deref() {
+        None | Some("when_monotone") => FirthUse::WhenMonotone,
+        Some("always") => FirthUse::Always,
+        Some(other) => {
+            return Err(c.err("analysis.firth", format!("\"{other}\""), "\"when_monotone\" or \"always\""));
+        }
+    };
+    Ok(Analysis { alpha, replicates, seed, estimands, screening, table1: a.table1.unwrap_or(false), firth })
 }
 
 /// The grouping `by` of an `rmst_diff` and the names of its levels, in code order: the treatment
