@@ -117,19 +117,25 @@ impl Cohort {
     }
 
     fn resize(&mut self, n: usize) {
+        self.resize_rows(n);
+        for col in &mut self.columns {
+            col.resize(n, None);
+        }
+        self.scratch.perm.resize(n, 0);
+    }
+
+    /// Sizes every per-patient buffer that generation uses except the characteristic columns and
+    /// the missing-value permutation (the truth sizes only the columns it keeps).
+    fn resize_rows(&mut self, n: usize) {
         self.os_time.resize(n, 0.0);
         self.os_event.resize(n, false);
         self.pfs_time.resize(n, 0.0);
         self.pfs_event.resize(n, false);
         self.stratum.resize(n, 0);
         self.era.resize(n, 0);
-        for col in &mut self.columns {
-            col.resize(n, None);
-        }
         self.progression.resize(n, false);
         self.treatment.resize(n, None);
         self.time_from_progression.resize(n, None);
-        self.scratch.perm.resize(n, 0);
         self.scratch.eta_os.resize(n, 0.0);
         self.scratch.eta_prog.resize(n, 0.0);
     }
