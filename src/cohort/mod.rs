@@ -26,7 +26,7 @@ use std::sync::Arc;
 use rand::Rng;
 
 use crate::data::SurvivalData;
-use crate::scenario::{Layout, Scenario};
+use crate::scenario::{Layout, Scenario, Source};
 
 pub use covariates::draw;
 pub use outcomes::follow_up;
@@ -52,6 +52,90 @@ pub fn generate_size<R: Rng + ?Sized>(scenario: &Scenario, n: usize, missing: bo
     let mut cohort = Cohort::new(scenario);
     fill(scenario, n, missing, rng, &mut cohort);
     cohort
+}
+
+/// `generate_size(scenario, n, false, rng)` holding only the characteristic columns `columns` and
+/// those generation itself reads (effects on the outcomes, gates of `given` covariates, sources of
+/// kept derived indicators); indices beyond the scenario's columns are ignored. Every value is
+/// still drawn, in the same order, so the random stream, the outcomes and the kept columns are bit
+/// for bit those of `generate_size`; the other columns stay empty (`column` gives an empty slice,
+/// `row` None). For large-sample computations: a cohort holds each column as 16-byte
+/// `Option<f64>`s, 1.6 MB per column at 10^5 patients, 105 MB for tsh2024's 66 columns (issue 6).
+pub fn generate_size_keeping<R: Rng + ?Sized>(
+    scenario: &Scenario,
+    n: usize,
+    columns: &[usize],
+    rng: &mut R,
+) -> Cohort {
+    let keep = kept_columns(scenario, columns);
+    let mut c = Cohort::new(scenario);
+    c.resize_rows(n);
+    for (col, &k) in c.columns.iter_mut().zip(&keep) {
+        if k {
+            col.resize(n, None);
+        }
+    }
+    covariates::draw_groups(scenario, n, rng, &mut c);
+    draw_kept_covariates(scenario, &keep, rng, &mut c);
+    outcomes::draw_outcomes(scenario, rng, &mut c);
+    c
+}
+
+/// Which characteristic columns `generate_size_keeping` holds for `columns`.
+fn kept_columns(s: &Scenario, columns: &[usize]) -> Vec<bool> {
+    let mut keep = vec![false; s.n_columns()];
+    let after = s.after_progression.iter().flat_map(|a| a.options.iter().flat_map(|o| &o.effects));
+    let effects = s.os.effects.iter().chain(s.progression.iter().flat_map(|p| &p.effects)).chain(after);
+    let gates = s.covariates.iter().filter_map(|c| c.given);
+    for j in columns.iter().copied().chain(effects.map(|e| e.column_idx)).chain(gates) {
+        if let Some(k) = keep.get_mut(j) {
+            *k = true;
+        }
+    }
+    // A derived indicator's source precedes it: one backward pass closes chains.
+    let n_cov = s.covariates.len();
+    for (d_idx, d) in s.derived.iter().enumerate().rev() {
+        if keep[n_cov + d_idx]
+            && let Source::Column(k) = d.source
+        {
+            keep[k] = true;
+        }
+    }
+    keep
+}
+
+/// `covariates::draw_covariates` storing only the kept columns: the same draws in the same order
+/// (the test `kept_cohorts_are_generate_size_bit_for_bit` holds the two together).
+fn draw_kept_covariates<R: Rng + ?Sized>(s: &Scenario, keep: &[bool], rng: &mut R, c: &mut Cohort) {
+    let n = c.len();
+    for (j, cov) in s.covariates.iter().enumerate() {
+        // Split borrows: the gate column is an earlier one (always kept).
+        let (before, rest) = c.columns.split_at_mut(j);
+        let col = &mut rest[0];
+        for i in 0..n {
+            let x = match cov.given {
+                Some(g) if before[g][i] != Some(1.0) => None,
+                _ => Some(covariates::draw(&cov.samplers[c.stratum[i]], rng)),
+            };
+            if keep[j] {
+                col[i] = x;
+            }
+        }
+    }
+    let n_cov = s.covariates.len();
+    for (d_idx, d) in s.derived.iter().enumerate() {
+        if !keep[n_cov + d_idx] {
+            continue;
+        }
+        let (before, rest) = c.columns.split_at_mut(n_cov + d_idx);
+        let col = &mut rest[0];
+        for i in 0..n {
+            col[i] = match d.source {
+                Source::Stratum => d.rule.apply(c.stratum[i] as f64),
+                Source::Column(k) => before[k][i].and_then(|x| d.rule.apply(x)),
+            };
+        }
+    }
 }
 
 fn fill<R: Rng + ?Sized>(s: &Scenario, n: usize, missing: bool, rng: &mut R, c: &mut Cohort) {
@@ -177,7 +261,8 @@ impl Cohort {
         &self.era
     }
 
-    /// Characteristic column `column_idx` (the scenario's column order).
+    /// Characteristic column `column_idx` (the scenario's column order); empty if
+    /// `generate_size_keeping` did not keep it.
     pub fn column(&self, column_idx: usize) -> &[Option<f64>] {
         &self.columns[column_idx]
     }
@@ -254,7 +339,7 @@ impl Cohort {
             Some(self.stratum[i] as f64),
             Some(self.era[i] as f64),
         ]);
-        out.extend(self.columns.iter().map(|c| c[i]));
+        out.extend(self.columns.iter().map(|c| c.get(i).copied().flatten()));
         out.extend([
             b(self.progression[i]),
             self.treatment[i].map(|k| k as f64),
@@ -269,5 +354,85 @@ impl Cohort {
             self.row(i, &mut v);
             v
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(id: &str) -> Scenario {
+        crate::scenario::load(format!("{}/scenarios/{id}.toml", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    const SHIPPED: [&str; 4] = ["textbook_exponential", "textbook_weibull", "tsh2024", "tsh2024_null"];
+
+    #[test]
+    fn kept_cohorts_are_generate_size_bit_for_bit() {
+        use rand::rngs::ChaCha8Rng;
+        use rand::{RngExt, SeedableRng};
+        let bits = |v: &[Option<f64>]| v.iter().map(|x| x.map(f64::to_bits)).collect::<Vec<_>>();
+        for id in SHIPPED {
+            let s = scenario(id);
+            let everything: Vec<usize> = (0..s.n_columns()).collect();
+            // An index beyond the columns is ignored.
+            let read = [0, s.n_columns() - 1, s.n_columns() + 5];
+            for columns in [&[][..], &read, &everything] {
+                let keep = kept_columns(&s, columns);
+                let (mut r1, mut r2) = (ChaCha8Rng::seed_from_u64(7), ChaCha8Rng::seed_from_u64(7));
+                let full = generate_size(&s, 3000, false, &mut r1);
+                let kept = generate_size_keeping(&s, 3000, columns, &mut r2);
+                // The same stream was consumed: the next draws agree.
+                assert_eq!(r1.random::<u64>(), r2.random::<u64>(), "{id}");
+                let t = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(t(&full.os_time), t(&kept.os_time), "{id}");
+                assert_eq!(t(&full.pfs_time), t(&kept.pfs_time), "{id}");
+                assert_eq!(full.os_event, kept.os_event, "{id}");
+                assert_eq!(full.pfs_event, kept.pfs_event, "{id}");
+                assert_eq!(full.stratum, kept.stratum, "{id}");
+                assert_eq!(full.era, kept.era, "{id}");
+                assert_eq!(full.progression, kept.progression, "{id}");
+                assert_eq!(full.treatment, kept.treatment, "{id}");
+                assert_eq!(bits(&full.time_from_progression), bits(&kept.time_from_progression), "{id}");
+                let (mut row_full, mut row_kept) = (Vec::new(), Vec::new());
+                full.row(1234, &mut row_full);
+                kept.row(1234, &mut row_kept);
+                assert_eq!(row_full.len(), row_kept.len());
+                for (j, &k) in keep.iter().enumerate() {
+                    let at = LEADING_COLUMNS.len() + j;
+                    assert_eq!(row_kept[at], if k { row_full[at] } else { None }, "{id} column {j}");
+                    if k {
+                        assert_eq!(bits(full.column(j)), bits(kept.column(j)), "{id} column {j}");
+                    } else {
+                        assert_eq!(kept.columns[j].capacity(), 0, "{id} column {j}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tsh2024_truth_limits_keep_19_of_66_columns() {
+        // 15 ROC markers (n_liver_nodules among them, also an effect on treatment at progression),
+        // the Cox covariates nodules_gt10 and ly23 (also OS effects), ly23's source
+        // lymphatic_invasion and the gate preoperative_chemotherapy.
+        let s = scenario("tsh2024");
+        let read: Vec<usize> = s
+            .analysis
+            .estimands
+            .iter()
+            .filter_map(|e| match &e.kind {
+                crate::scenario::EstimandKind::CoxHr { covariate, adjust, .. } if adjust.is_empty() => {
+                    Some(*covariate)
+                }
+                crate::scenario::EstimandKind::YoudenCut { marker } => Some(*marker),
+                _ => None,
+            })
+            .collect();
+        let keep = kept_columns(&s, &read);
+        assert_eq!((keep.iter().filter(|&&k| k).count(), keep.len()), (19, 66));
+        for name in ["lymphatic_invasion", "preoperative_chemotherapy", "nodules_gt10", "ly23", "bmi"] {
+            assert!(keep[s.column_index(name).unwrap()], "{name}");
+        }
     }
 }

@@ -13,7 +13,8 @@
 //! censoring, in `n_batches` equal batches; the Monte Carlo error is sd(batch means)/sqrt(batches).
 //!
 //! Large-sample limits that have no formula are simulated the same way (batches of complete,
-//! latent-valued patients with the scenario's follow-up):
+//! latent-valued patients with the scenario's follow-up; a batch holds only the columns read,
+//! `generate_size_keeping`):
 //! - univariate Cox log-HR of a covariate: each batch solves the Cox score equation
 //!   sum_events [x_i - S1(t_i)/S0(t_i)] = 0 by Newton's method; the limit is the batch mean.
 //!   It differs from the conditional log-HR when other covariates act (non-collapsibility).
@@ -24,7 +25,7 @@
 use rand::Rng;
 use serde::Serialize;
 
-use super::{Cohort, covariates, outcomes};
+use super::{Cohort, generate_size_keeping};
 use crate::scenario::{Endpoint, EstimandKind, Hazard, Rule, Sampler, Scenario, Source};
 
 /// What `truth` computes and how much simulation it may use.
@@ -164,17 +165,15 @@ pub fn truth<R: Rng + ?Sized>(s: &Scenario, control: &TruthControl, rng: &mut R)
         })
         .collect();
     let need_sim = exact.is_none() || !cox_items.is_empty() || !roc_items.is_empty();
-    // Batches keep only the columns these computations read (memory: issue 6).
+    // Batches hold only the columns these computations read (memory: issue 6).
     let read: Vec<usize> = cox_items.iter().map(|&(col, _)| col).chain(roc_items.iter().copied()).collect();
-    let keep_limits = kept_columns(s, &read);
-    let keep_outcomes = kept_columns(s, &[]);
     let mut cox_batches = vec![Vec::new(); cox_items.len()];
     let mut roc_batches: Vec<Vec<Roc>> = vec![Vec::new(); roc_items.len()];
     let n_strata = s.strata.len();
     let mut sim_batches: Vec<(MarginalSums, MarginalSums)> = Vec::new();
     if need_sim {
         for _ in 0..n_batches {
-            let cohort = generate_kept(s, batch_n, &keep_limits, rng);
+            let cohort = generate_size_keeping(s, batch_n, &read, rng);
             for (k, &(col, ep)) in cox_items.iter().enumerate() {
                 cox_batches[k].push(univariate_cox(&cohort, col, ep));
             }
@@ -187,7 +186,7 @@ pub fn truth<R: Rng + ?Sized>(s: &Scenario, control: &TruthControl, rng: &mut R)
                 for c in &mut uncensored.censoring {
                     *c = crate::scenario::Censoring::None;
                 }
-                let cohort = generate_kept(&uncensored, batch_n, &keep_outcomes, rng);
+                let cohort = generate_size_keeping(&uncensored, batch_n, &[], rng);
                 sim_batches.push(marginal_sums(&cohort, n_strata, control));
             }
         }
@@ -263,84 +262,6 @@ fn mean_se(x: &[f64]) -> (f64, f64) {
     let m = x.iter().sum::<f64>() / n;
     let v = x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0);
     (m, (v / n).sqrt())
-}
-
-// ---------- simulated batches ----------
-
-/// Which characteristic columns a batch must hold for `read`: those, the effects on the outcomes
-/// (OS, progression, treatment at progression), the gates of `given` covariates, and the sources of
-/// kept derived indicators.
-fn kept_columns(s: &Scenario, read: &[usize]) -> Vec<bool> {
-    let mut keep = vec![false; s.n_columns()];
-    let after = s.after_progression.iter().flat_map(|a| a.options.iter().flat_map(|o| &o.effects));
-    let effects = s.os.effects.iter().chain(s.progression.iter().flat_map(|p| &p.effects)).chain(after);
-    let gates = s.covariates.iter().filter_map(|c| c.given);
-    for j in read.iter().copied().chain(effects.map(|e| e.column_idx)).chain(gates) {
-        keep[j] = true;
-    }
-    // A derived indicator's source precedes it: one backward pass closes chains.
-    let n_cov = s.covariates.len();
-    for (d_idx, d) in s.derived.iter().enumerate().rev() {
-        if keep[n_cov + d_idx]
-            && let Source::Column(k) = d.source
-        {
-            keep[k] = true;
-        }
-    }
-    keep
-}
-
-/// `generate_size(s, n, false, rng)` holding only the characteristic columns marked in `keep`
-/// (`kept_columns`); the others are drawn, so that the random stream is consumed identically, and
-/// dropped, their columns left empty. Kept values and outcomes are bit for bit those of
-/// `generate_size`. A whole batch of 10^5 patients would hold every column as 16-byte
-/// `Option<f64>`s: 1.6 MB per column, 105 MB for tsh2024's 66 (issue 6). The result is only for
-/// this file's readers, which touch kept columns only.
-fn generate_kept<R: Rng + ?Sized>(s: &Scenario, n: usize, keep: &[bool], rng: &mut R) -> Cohort {
-    let mut c = Cohort::new(s);
-    c.resize_rows(n);
-    for (col, &k) in c.columns.iter_mut().zip(keep) {
-        if k {
-            col.resize(n, None);
-        }
-    }
-    covariates::draw_groups(s, n, rng, &mut c);
-    draw_kept_covariates(s, keep, rng, &mut c);
-    outcomes::draw_outcomes(s, rng, &mut c);
-    c
-}
-
-/// `covariates::draw_covariates` storing only the kept columns (same draws in the same order).
-fn draw_kept_covariates<R: Rng + ?Sized>(s: &Scenario, keep: &[bool], rng: &mut R, c: &mut Cohort) {
-    let n = c.len();
-    for (j, cov) in s.covariates.iter().enumerate() {
-        // Split borrows: the gate column is an earlier one (always kept).
-        let (before, rest) = c.columns.split_at_mut(j);
-        let col = &mut rest[0];
-        for i in 0..n {
-            let x = match cov.given {
-                Some(g) if before[g][i] != Some(1.0) => None,
-                _ => Some(covariates::draw(&cov.samplers[c.stratum[i]], rng)),
-            };
-            if keep[j] {
-                col[i] = x;
-            }
-        }
-    }
-    let n_cov = s.covariates.len();
-    for (d_idx, d) in s.derived.iter().enumerate() {
-        if !keep[n_cov + d_idx] {
-            continue;
-        }
-        let (before, rest) = c.columns.split_at_mut(n_cov + d_idx);
-        let col = &mut rest[0];
-        for i in 0..n {
-            col[i] = match d.source {
-                Source::Stratum => d.rule.apply(c.stratum[i] as f64),
-                Source::Column(k) => before[k][i].and_then(|x| d.rule.apply(x)),
-            };
-        }
-    }
 }
 
 // ---------- exact marginal survival ----------
@@ -730,71 +651,6 @@ fn roc_truth(s: &Scenario, marker: usize, batches: &[Roc], batch_n: usize) -> Ro
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn scenario(id: &str) -> Scenario {
-        crate::scenario::load(format!("{}/scenarios/{id}.toml", env!("CARGO_MANIFEST_DIR"))).unwrap()
-    }
-
-    const SHIPPED: [&str; 4] = ["textbook_exponential", "textbook_weibull", "tsh2024", "tsh2024_null"];
-
-    #[test]
-    fn kept_batches_are_generate_size_bit_for_bit() {
-        use rand::rngs::ChaCha8Rng;
-        use rand::{RngExt, SeedableRng};
-        let bits = |v: &[Option<f64>]| v.iter().map(|x| x.map(f64::to_bits)).collect::<Vec<_>>();
-        for id in SHIPPED {
-            let s = scenario(id);
-            let everything: Vec<usize> = (0..s.n_columns()).collect();
-            let read = [0, s.n_columns() - 1];
-            for keep in [kept_columns(&s, &[]), kept_columns(&s, &read), kept_columns(&s, &everything)] {
-                let (mut r1, mut r2) = (ChaCha8Rng::seed_from_u64(7), ChaCha8Rng::seed_from_u64(7));
-                let full = super::super::generate_size(&s, 3000, false, &mut r1);
-                let kept = generate_kept(&s, 3000, &keep, &mut r2);
-                // The same stream was consumed: the next draws agree.
-                assert_eq!(r1.random::<u64>(), r2.random::<u64>(), "{id}");
-                let t = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(t(&full.os_time), t(&kept.os_time), "{id}");
-                assert_eq!(t(&full.pfs_time), t(&kept.pfs_time), "{id}");
-                assert_eq!(full.os_event, kept.os_event, "{id}");
-                assert_eq!(full.pfs_event, kept.pfs_event, "{id}");
-                assert_eq!(full.stratum, kept.stratum, "{id}");
-                assert_eq!(full.era, kept.era, "{id}");
-                assert_eq!(full.progression, kept.progression, "{id}");
-                assert_eq!(full.treatment, kept.treatment, "{id}");
-                assert_eq!(bits(&full.time_from_progression), bits(&kept.time_from_progression), "{id}");
-                for (j, &k) in keep.iter().enumerate() {
-                    if k {
-                        assert_eq!(bits(full.column(j)), bits(kept.column(j)), "{id} column {j}");
-                    } else {
-                        assert_eq!(kept.columns[j].capacity(), 0, "{id} column {j}");
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn tsh2024_limits_keep_19_of_66_columns() {
-        // 15 ROC markers (n_liver_nodules among them, also an effect on treatment at progression),
-        // the Cox covariates nodules_gt10 and ly23 (also OS effects), ly23's source
-        // lymphatic_invasion and the gate preoperative_chemotherapy.
-        let s = scenario("tsh2024");
-        let read: Vec<usize> = s
-            .analysis
-            .estimands
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EstimandKind::CoxHr { covariate, adjust, .. } if adjust.is_empty() => Some(*covariate),
-                EstimandKind::YoudenCut { marker } => Some(*marker),
-                _ => None,
-            })
-            .collect();
-        let keep = kept_columns(&s, &read);
-        assert_eq!((keep.iter().filter(|&&k| k).count(), keep.len()), (19, 66));
-        for name in ["lymphatic_invasion", "preoperative_chemotherapy", "nodules_gt10", "ly23", "bmi"] {
-            assert!(keep[s.column_index(name).unwrap()], "{name}");
-        }
-    }
 
     #[test]
     fn auc_and_youden_by_hand() {
