@@ -14,7 +14,7 @@
 //!
 //! Large-sample limits that have no formula are simulated the same way (batches of complete,
 //! latent-valued patients with the scenario's follow-up; a batch holds only the columns read,
-//! `generate_size_keeping`):
+//! `generate_size_plain`):
 //! - univariate Cox log-HR of a covariate: each batch solves the Cox score equation
 //!   sum_events [x_i - S1(t_i)/S0(t_i)] = 0 by Newton's method; the limit is the batch mean.
 //!   It differs from the conditional log-HR when other covariates act (non-collapsibility).
@@ -25,7 +25,7 @@
 use rand::Rng;
 use serde::Serialize;
 
-use super::{Cohort, generate_size_keeping};
+use super::{Cohort, LargeSample, generate_size_plain};
 use crate::scenario::{Endpoint, EstimandKind, Hazard, Rule, Sampler, Scenario, Source};
 
 /// What `truth` computes and how much simulation it may use.
@@ -173,12 +173,12 @@ pub fn truth<R: Rng + ?Sized>(s: &Scenario, control: &TruthControl, rng: &mut R)
     let mut sim_batches: Vec<(MarginalSums, MarginalSums)> = Vec::new();
     if need_sim {
         for _ in 0..n_batches {
-            let cohort = generate_size_keeping(s, batch_n, &read, rng);
+            let batch = generate_size_plain(s, batch_n, &read, rng);
             for (k, &(col, ep)) in cox_items.iter().enumerate() {
-                cox_batches[k].push(univariate_cox(&cohort, col, ep));
+                cox_batches[k].push(univariate_cox(&batch, col, ep));
             }
             for (k, &m) in roc_items.iter().enumerate() {
-                roc_batches[k].push(roc(&cohort, m));
+                roc_batches[k].push(roc(&batch, m));
             }
             if exact.is_none() {
                 // Uncensored times from a second, censoring-free batch.
@@ -186,8 +186,8 @@ pub fn truth<R: Rng + ?Sized>(s: &Scenario, control: &TruthControl, rng: &mut R)
                 for c in &mut uncensored.censoring {
                     *c = crate::scenario::Censoring::None;
                 }
-                let cohort = generate_size_keeping(&uncensored, batch_n, &[], rng);
-                sim_batches.push(marginal_sums(&cohort, n_strata, control));
+                let batch = generate_size_plain(&uncensored, batch_n, &[], rng);
+                sim_batches.push(marginal_sums(&batch.cohort, n_strata, control));
             }
         }
     }
@@ -502,11 +502,11 @@ where
 // ---------- univariate Cox limit ----------
 
 /// Newton–Raphson on the univariate Cox partial likelihood (Breslow; continuous times).
-fn univariate_cox(c: &Cohort, col: usize, ep: Endpoint) -> f64 {
-    let x = c.column(col);
+fn univariate_cox(b: &LargeSample, col: usize, ep: Endpoint) -> f64 {
+    let c = &b.cohort;
     let mut rows: Vec<(f64, bool, f64)> = (0..c.len())
         .filter_map(|i| {
-            let xi = x[i]?;
+            let xi = b.value(col, i)?;
             match ep {
                 Endpoint::Os => Some((c.os_time[i], c.os_event[i], xi)),
                 Endpoint::Pfs => Some((c.pfs_time[i], c.pfs_event[i], xi)),
@@ -561,9 +561,10 @@ struct Roc {
     groups: Vec<(f64, f64, f64)>,
 }
 
-fn roc(c: &Cohort, marker: usize) -> Roc {
-    let m = c.column(marker);
-    let mut v: Vec<(f64, bool)> = (0..c.len()).filter_map(|i| m[i].map(|x| (x, c.os_event[i]))).collect();
+fn roc(b: &LargeSample, marker: usize) -> Roc {
+    let c = &b.cohort;
+    let mut v: Vec<(f64, bool)> =
+        (0..c.len()).filter_map(|i| b.value(marker, i).map(|x| (x, c.os_event[i]))).collect();
     v.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut groups: Vec<(f64, f64, f64)> = Vec::new();
     for (x, d) in v {
