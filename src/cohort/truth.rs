@@ -13,7 +13,8 @@
 //! censoring, in `n_batches` equal batches; the Monte Carlo error is sd(batch means)/sqrt(batches).
 //!
 //! Large-sample limits that have no formula are simulated the same way (batches of complete,
-//! latent-valued patients with the scenario's follow-up):
+//! latent-valued patients with the scenario's follow-up; a batch holds only the columns read,
+//! `generate_size_plain`):
 //! - univariate Cox log-HR of a covariate: each batch solves the Cox score equation
 //!   sum_events [x_i - S1(t_i)/S0(t_i)] = 0 by Newton's method; the limit is the batch mean.
 //!   It differs from the conditional log-HR when other covariates act (non-collapsibility).
@@ -24,7 +25,7 @@
 use rand::Rng;
 use serde::Serialize;
 
-use super::{Cohort, generate_size};
+use super::{Cohort, LargeSample, generate_size_plain};
 use crate::scenario::{Endpoint, EstimandKind, Hazard, Rule, Sampler, Scenario, Source};
 
 /// What `truth` computes and how much simulation it may use.
@@ -164,18 +165,20 @@ pub fn truth<R: Rng + ?Sized>(s: &Scenario, control: &TruthControl, rng: &mut R)
         })
         .collect();
     let need_sim = exact.is_none() || !cox_items.is_empty() || !roc_items.is_empty();
+    // Batches hold only the columns these computations read (memory: issue 6).
+    let read: Vec<usize> = cox_items.iter().map(|&(col, _)| col).chain(roc_items.iter().copied()).collect();
     let mut cox_batches = vec![Vec::new(); cox_items.len()];
     let mut roc_batches: Vec<Vec<Roc>> = vec![Vec::new(); roc_items.len()];
     let n_strata = s.strata.len();
     let mut sim_batches: Vec<(MarginalSums, MarginalSums)> = Vec::new();
     if need_sim {
         for _ in 0..n_batches {
-            let cohort = generate_size(s, batch_n, false, rng);
+            let batch = generate_size_plain(s, batch_n, &read, rng);
             for (k, &(col, ep)) in cox_items.iter().enumerate() {
-                cox_batches[k].push(univariate_cox(&cohort, col, ep));
+                cox_batches[k].push(univariate_cox(&batch, col, ep));
             }
             for (k, &m) in roc_items.iter().enumerate() {
-                roc_batches[k].push(roc(&cohort, m));
+                roc_batches[k].push(roc(&batch, m));
             }
             if exact.is_none() {
                 // Uncensored times from a second, censoring-free batch.
@@ -183,8 +186,8 @@ pub fn truth<R: Rng + ?Sized>(s: &Scenario, control: &TruthControl, rng: &mut R)
                 for c in &mut uncensored.censoring {
                     *c = crate::scenario::Censoring::None;
                 }
-                let cohort = generate_size(&uncensored, batch_n, false, rng);
-                sim_batches.push(marginal_sums(&cohort, n_strata, control));
+                let batch = generate_size_plain(&uncensored, batch_n, &[], rng);
+                sim_batches.push(marginal_sums(&batch.cohort, n_strata, control));
             }
         }
     }
@@ -499,11 +502,11 @@ where
 // ---------- univariate Cox limit ----------
 
 /// Newton–Raphson on the univariate Cox partial likelihood (Breslow; continuous times).
-fn univariate_cox(c: &Cohort, col: usize, ep: Endpoint) -> f64 {
-    let x = c.column(col);
+fn univariate_cox(b: &LargeSample, col: usize, ep: Endpoint) -> f64 {
+    let c = &b.cohort;
     let mut rows: Vec<(f64, bool, f64)> = (0..c.len())
         .filter_map(|i| {
-            let xi = x[i]?;
+            let xi = b.value(col, i)?;
             match ep {
                 Endpoint::Os => Some((c.os_time[i], c.os_event[i], xi)),
                 Endpoint::Pfs => Some((c.pfs_time[i], c.pfs_event[i], xi)),
@@ -558,9 +561,10 @@ struct Roc {
     groups: Vec<(f64, f64, f64)>,
 }
 
-fn roc(c: &Cohort, marker: usize) -> Roc {
-    let m = c.column(marker);
-    let mut v: Vec<(f64, bool)> = (0..c.len()).filter_map(|i| m[i].map(|x| (x, c.os_event[i]))).collect();
+fn roc(b: &LargeSample, marker: usize) -> Roc {
+    let c = &b.cohort;
+    let mut v: Vec<(f64, bool)> =
+        (0..c.len()).filter_map(|i| b.value(marker, i).map(|x| (x, c.os_event[i]))).collect();
     v.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut groups: Vec<(f64, f64, f64)> = Vec::new();
     for (x, d) in v {
@@ -575,6 +579,8 @@ fn roc(c: &Cohort, marker: usize) -> Roc {
             _ => groups.push((x, f64::from(u8::from(d)), f64::from(u8::from(!d)))),
         }
     }
+    // Kept for every batch and marker until the end: no spare capacity.
+    groups.shrink_to_fit();
     Roc { groups }
 }
 
