@@ -83,7 +83,21 @@ pub fn run_plan(
         .filter(|e| matches!(e.kind, EstimandKind::CoxHr { .. }))
         .map(|e| e.name.clone())
         .collect();
-    let mut rows = Vec::new();
+    // What the plan reads of each size's run, kept instead of the run's summary (memory stays flat
+    // in the number of sizes): per Cox estimand its truth, power and model SE; deaths; the cut.
+    struct AtN {
+        n: usize,
+        deaths: Option<(f64, f64)>,
+        cut: Option<(f64, f64)>,
+        cox: Vec<CoxAtN>,
+    }
+    struct CoxAtN {
+        truth: Option<f64>,
+        power: Option<(f64, f64)>,
+        modelse: Option<(f64, f64)>,
+    }
+    let mut rows: Vec<AtN> = Vec::new();
+    let mut first_scenario = None;
     for &n in &ns {
         let mut s = base.clone();
         s.n = n;
@@ -98,25 +112,38 @@ pub fn run_plan(
         config.resume = resume || dir.join("summary.json").exists();
         let summary = engine::run(&study, &config)?.summary.context("a whole run has a summary")?;
         let summary = serde_json::to_value(&summary)?;
-        rows.push((n, summary, study));
+        let cox_at_n = cox
+            .iter()
+            .map(|name| {
+                let p = pair(&summary, name, "cox_wald");
+                CoxAtN {
+                    truth: p.and_then(|p| p["truth"].as_f64()),
+                    power: p.and_then(|p| est(&p["included"]["power"])),
+                    modelse: p.and_then(|p| est(&p["excluded"]["modelse"])),
+                }
+            })
+            .collect();
+        rows.push(AtN {
+            n,
+            deaths: choice_mean(&summary, "os_events"),
+            cut: choice_prop(&summary, &format!("youden_cut_{}_vs_true_cut", "n_liver_nodules"), "equal"),
+            cox: cox_at_n,
+        });
+        first_scenario.get_or_insert(study.scenario);
     }
 
     // Formula inputs from the scenario: the group fraction and the truth of each Cox estimand.
-    let (_, _, first) = &rows[0];
+    let Some(first) = first_scenario else { anyhow::bail!("no sample size to plan") };
     let mut claims = Vec::new();
-    for name in &cox {
-        let Some(e) = first.scenario.analysis.estimands.iter().find(|e| &e.name == name) else { continue };
+    for (c_idx, name) in cox.iter().enumerate() {
+        let Some(e) = first.analysis.estimands.iter().find(|e| &e.name == name) else { continue };
         let EstimandKind::CoxHr { covariate, adjust, .. } = &e.kind else { continue };
-        let (q, rho2) = covariate_moments(&first.scenario, seed, *covariate, adjust);
+        let (q, rho2) = covariate_moments(&first, seed, *covariate, adjust);
         let mut points = Vec::new();
         let mut table = Vec::new();
-        for (n, summary, _) in &rows {
-            let p = pair(summary, name, "cox_wald");
-            let truth = p.and_then(|p| p["truth"].as_f64());
-            let pw = p.and_then(|p| est(&p["included"]["power"]));
-            let mse = p.and_then(|p| est(&p["excluded"]["modelse"]));
-            let deaths = choice_mean(summary, "os_events");
-            let cut = choice_prop(summary, &format!("youden_cut_{}_vs_true_cut", "n_liver_nodules"), "equal");
+        for row in &rows {
+            let AtN { n, deaths, cut, .. } = *row;
+            let CoxAtN { truth, power: pw, modelse: mse } = row.cox[c_idx];
             let (sch, fre, hl) = match (deaths, truth) {
                 (Some((d, _)), Some(b)) => (
                     Some(power::schoenfeld_power(d, q, b, 0.05)),
@@ -126,7 +153,7 @@ pub fn run_plan(
                 _ => (None, None, None),
             };
             if let Some((p, se)) = pw {
-                points.push((*n as f64, p, se));
+                points.push((n as f64, p, se));
             }
             table.push(json!({
                 "n": n, "deaths": deaths.map(|d| d.0), "power": pw.map(|p| p.0), "power_mcse": pw.map(|p| p.1),
@@ -179,7 +206,9 @@ pub fn run_plan(
 /// the adjusting covariates, from 10^5 simulated patients (for the formulas only).
 fn covariate_moments(s: &scenario::Scenario, seed: u64, covariate: usize, adjust: &[usize]) -> (f64, f64) {
     let mut rng = rng_for(seed, &format!("plan-moments:{}", s.id), 0);
-    let c = cohort::generate_size(s, 100_000, false, &mut rng);
+    // only the columns read here are stored (the same draws and values as a whole cohort)
+    let columns: Vec<usize> = std::iter::once(covariate).chain(adjust.iter().copied()).collect();
+    let c = cohort::generate_size_keeping(s, 100_000, &columns, &mut rng);
     let x: Vec<f64> = c.column(covariate).iter().map(|v| v.unwrap_or(0.0)).collect();
     let q = x.iter().sum::<f64>() / x.len() as f64;
     // with one adjuster rho^2 is the squared correlation; with several, the largest one (a bound)
