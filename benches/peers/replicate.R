@@ -18,14 +18,19 @@
 # - KM: one survfit per endpoint with summary() at the times (log CI) and the log-log and plain
 #   intervals from its std.err (survmc also fits once and derives the three intervals);
 # - Firth's penalised Cox with profile-likelihood intervals by coxphf (if installed; survmc's own
-#   implementation follows coxphf); without coxphf R does less work than survmc, so the ratio is
-#   then an underestimate;
+#   implementation follows coxphf); survmc fits it only where the Cox likelihood is monotone (the
+#   scenario's `analysis.firth = "when_monotone"`), coxphf here for every Cox estimand; without
+#   coxphf R does less work than survmc, so the ratio is then an underestimate;
+# - not done in R (survmc does them, so again R does less): the likelihood-ratio (profile) interval
+#   of each Cox estimand (R has no built-in one: it would take a uniroot over coxph fits with an
+#   offset, tens of fits per interval) and the restricted-mean difference after progression;
 # - the engine's accumulation of performance measures is not done in R (survmc's replicate bench
 #   excludes it too; the engine bench includes it).
 #
 # Per replicate, as survmc: KM S(t) OS at 12, 36, 60 and PFS at 60 with three CIs; RMST of OS and
 # PFS to 60; 3 Cox estimands (2 univariate, 1 adjusted) each by coxph (Efron) and coxphf; 6
-# log-rank tests; ROC of a marker for death with DeLong CI and the Youden cut (pROC); maxstat
+# log-rank tests; ROC of each continuous marker (10) for death with DeLong CI and the Youden cut
+# (pROC); maxstat
 # (Lau92 and Lau94); 35 univariate Cox screens and the multivariate fit of the selected columns;
 # Table 1: Fisher's exact test of every categorical column by stratum and Mann-Whitney of every
 # continuous one.
@@ -113,10 +118,13 @@ one_replicate <- function() {
     survdiff(os ~ d$stratum), survdiff(Surv(d$pfs_time, d$pfs_event) ~ d$stratum),
     survdiff(Surv(os_time, os_event) ~ treatment, data = d[d$progressed, ]),
     survdiff(os ~ d$bin2), survdiff(os ~ d$bin3), survdiff(os ~ d$bin4))
-  roc_fit <- roc(d$os_event, d$nodules, levels = c(0, 1), direction = "auto", quiet = TRUE)
-  r$roc <- list(ci.auc(roc_fit, method = "delong"),
-                coords(roc_fit, "best", best.method = "youden",
-                       ret = c("threshold", "sensitivity", "specificity")))
+  # the Youden cut-off of every continuous characteristic (survmc: 15 markers; this cohort has 10)
+  r$roc <- lapply(continuous, function(v) {
+    roc_fit <- roc(d$os_event, d[[v]], levels = c(0, 1), direction = "auto", quiet = TRUE)
+    list(ci.auc(roc_fit, method = "delong"),
+         coords(roc_fit, "best", best.method = "youden",
+                ret = c("threshold", "sensitivity", "specificity")))
+  })
   r$maxstat <- lapply(c("Lau92", "Lau94"), function(pm)
     maxstat.test(Surv(os_time, os_event) ~ nodules, data = d, smethod = "LogRank", pmethod = pm,
                  minprop = 0.1, maxprop = 0.9))
@@ -138,7 +146,7 @@ one_replicate <- function() {
 }
 
 set.seed(20240601)
-one_replicate()  # warm up (loads lazy code)
+invisible(one_replicate())  # warm up (loads lazy code); invisible: Rscript prints top-level values
 m <- 1
 repeat {
   el <- system.time(for (i in seq_len(m)) one_replicate())[["elapsed"]]

@@ -77,30 +77,42 @@ fn draw_index(p: &[f64], u: f64) -> usize {
 
 /// Step 2: every covariate (latent, complete values) and every derived indicator.
 pub(super) fn draw_covariates<R: Rng + ?Sized>(s: &Scenario, rng: &mut R, c: &mut Cohort) {
+    draw_covariates_with(s, rng, c, |_| false, |j, i, x, columns| columns[j][i] = x);
+}
+
+/// Step 2 with the storage left to the caller: each value of column j, patient i goes to
+/// `store(j, i, value, columns)`, and derived column j is not computed when `skip_derived(j)`.
+/// The draws are those of `draw_covariates` whatever is stored; the gate of a covariate and the
+/// source of a derived indicator are read from `columns`, so `store` must keep them there.
+pub(super) fn draw_covariates_with<R: Rng + ?Sized>(
+    s: &Scenario,
+    rng: &mut R,
+    c: &mut Cohort,
+    skip_derived: impl Fn(usize) -> bool,
+    mut store: impl FnMut(usize, usize, Option<f64>, &mut [Vec<Option<f64>>]),
+) {
     let n = c.len();
     for (j, cov) in s.covariates.iter().enumerate() {
-        // Split borrows: the gate column is an earlier one.
-        let (before, rest) = c.columns.split_at_mut(j);
-        let col = &mut rest[0];
         for i in 0..n {
-            if let Some(g) = cov.given
-                && before[g][i] != Some(1.0)
-            {
-                col[i] = None;
-                continue;
-            }
-            col[i] = Some(draw(&cov.samplers[c.stratum[i]], rng));
+            let x = match cov.given {
+                Some(g) if c.columns[g][i] != Some(1.0) => None,
+                _ => Some(draw(&cov.samplers[c.stratum[i]], rng)),
+            };
+            store(j, i, x, &mut c.columns);
         }
     }
     let n_cov = s.covariates.len();
     for (d_idx, d) in s.derived.iter().enumerate() {
-        let (before, rest) = c.columns.split_at_mut(n_cov + d_idx);
-        let col = &mut rest[0];
+        let j = n_cov + d_idx;
+        if skip_derived(j) {
+            continue;
+        }
         for i in 0..n {
-            col[i] = match d.source {
+            let x = match d.source {
                 Source::Stratum => d.rule.apply(c.stratum[i] as f64),
-                Source::Column(k) => before[k][i].and_then(|x| d.rule.apply(x)),
+                Source::Column(k) => c.columns[k][i].and_then(|x| d.rule.apply(x)),
             };
+            store(j, i, x, &mut c.columns);
         }
     }
 }

@@ -163,43 +163,25 @@ fn generate_kept<R: Rng + ?Sized>(s: &Scenario, n: usize, keep: &[Keep], rng: &m
     large
 }
 
-/// `covariates::draw_covariates` storing only the kept columns: the same draws in the same order
-/// (the test `kept_cohorts_are_generate_size_bit_for_bit` holds the two together). Gates and
-/// sources are `Keep::Column`.
+/// `covariates::draw_covariates` storing only the kept columns (the same draws in the same order;
+/// the test `kept_cohorts_are_generate_size_bit_for_bit` checks it). Gates and sources are
+/// `Keep::Column`.
 fn draw_kept_covariates<R: Rng + ?Sized>(s: &Scenario, keep: &[Keep], rng: &mut R, large: &mut LargeSample) {
     let LargeSample { cohort: c, values, present } = large;
-    let n = c.len();
-    let mut store = |j: usize, i: usize, x: Option<f64>, columns: &mut [Vec<Option<f64>>]| match keep[j] {
-        Keep::Drop => {}
-        Keep::Column => columns[j][i] = x,
-        Keep::Plain => {
-            values[j][i] = x.unwrap_or(0.0);
-            present[j][i] = x.is_some();
-        }
-    };
-    for (j, cov) in s.covariates.iter().enumerate() {
-        for i in 0..n {
-            let x = match cov.given {
-                Some(g) if c.columns[g][i] != Some(1.0) => None,
-                _ => Some(covariates::draw(&cov.samplers[c.stratum[i]], rng)),
-            };
-            store(j, i, x, &mut c.columns);
-        }
-    }
-    let n_cov = s.covariates.len();
-    for (d_idx, d) in s.derived.iter().enumerate() {
-        let j = n_cov + d_idx;
-        if keep[j] == Keep::Drop {
-            continue;
-        }
-        for i in 0..n {
-            let x = match d.source {
-                Source::Stratum => d.rule.apply(c.stratum[i] as f64),
-                Source::Column(k) => c.columns[k][i].and_then(|x| d.rule.apply(x)),
-            };
-            store(j, i, x, &mut c.columns);
-        }
-    }
+    covariates::draw_covariates_with(
+        s,
+        rng,
+        c,
+        |j| keep[j] == Keep::Drop,
+        |j, i, x, columns| match keep[j] {
+            Keep::Drop => {}
+            Keep::Column => columns[j][i] = x,
+            Keep::Plain => {
+                values[j][i] = x.unwrap_or(0.0);
+                present[j][i] = x.is_some();
+            }
+        },
+    );
 }
 
 fn fill<R: Rng + ?Sized>(s: &Scenario, n: usize, missing: bool, rng: &mut R, c: &mut Cohort) {
