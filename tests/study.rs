@@ -141,16 +141,26 @@ fn committed_results_are_reproduced_from_the_committed_seed() {
     }
 }
 
+/// The registry-shaped null design of `make_montecarlo.R` (d): groups of `a` and `b` patients,
+/// exponential deaths at 0.012/month, Weibull follow-up (0.51, 27), no effect; a log-rank test
+/// (`lr`) and a Cox model (`cox`) of the group.
+fn null_design(a: usize, b: usize) -> String {
+    format!(
+        "n = {n}\n[[strata]]\nname = \"a\"\ncount = {a}\n[[strata]]\nname = \"b\"\ncount = {b}\n\
+         [[derived]]\nname = \"group_b\"\nfrom = \"stratum\"\nlevels = [\"b\"]\n\
+         [censoring]\ndist = \"weibull\"\nshape = 0.51\nscale = 27.0\n\
+         [outcomes.os]\nbaseline = {{ dist = \"exponential\", rate = 0.012 }}\n\
+         [analysis]\nalpha = 0.05\n[[analysis.estimands]]\nkind = \"logrank\"\nby = \"stratum\"\nname = \"lr\"\n\
+         [[analysis.estimands]]\nkind = \"cox_hr\"\ncovariate = \"group_b\"\nname = \"cox\"\n",
+        n = a + b
+    )
+}
+
 #[test]
 fn null_type_one_error_in_a_registry_shaped_design_matches_r() {
     // R: make_montecarlo.R (d): n = 53 in groups of 36 and 17, exponential deaths at 0.012/month,
     // Weibull follow-up (0.51, 27): about 15 deaths and no effect.
-    let text = "n = 53\n[[strata]]\nname = \"a\"\ncount = 36\n[[strata]]\nname = \"b\"\ncount = 17\n\
-                [[derived]]\nname = \"group_b\"\nfrom = \"stratum\"\nlevels = [\"b\"]\n\
-                [censoring]\ndist = \"weibull\"\nshape = 0.51\nscale = 27.0\n\
-                [outcomes.os]\nbaseline = { dist = \"exponential\", rate = 0.012 }\n\
-                [analysis]\nalpha = 0.05\n[[analysis.estimands]]\nkind = \"logrank\"\nby = \"stratum\"\nname = \"lr\"\n\
-                [[analysis.estimands]]\nkind = \"cox_hr\"\ncovariate = \"group_b\"\nname = \"cox\"\n";
+    let text = null_design(36, 17);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("null_36_17.toml");
     std::fs::write(&path, text).unwrap();
@@ -180,12 +190,7 @@ fn null_type_one_error_in_a_registry_shaped_design_matches_r() {
 /// rates differ from 0.05, in R as here.
 #[test]
 fn null_type_one_error_of_single_tests_is_nominal_in_large_samples() {
-    let text = "n = 400\n[[strata]]\nname = \"a\"\ncount = 272\n[[strata]]\nname = \"b\"\ncount = 128\n\
-                [[derived]]\nname = \"group_b\"\nfrom = \"stratum\"\nlevels = [\"b\"]\n\
-                [censoring]\ndist = \"weibull\"\nshape = 0.51\nscale = 27.0\n\
-                [outcomes.os]\nbaseline = { dist = \"exponential\", rate = 0.012 }\n\
-                [analysis]\nalpha = 0.05\n[[analysis.estimands]]\nkind = \"logrank\"\nby = \"stratum\"\nname = \"lr\"\n\
-                [[analysis.estimands]]\nkind = \"cox_hr\"\ncovariate = \"group_b\"\nname = \"cox\"\n";
+    let text = null_design(272, 128);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("null_272_128.toml");
     std::fs::write(&path, text).unwrap();

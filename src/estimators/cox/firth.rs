@@ -195,15 +195,7 @@ pub fn fit<C: AsRef<[f64]>>(
 ) -> Result<FirthFit, CoxError> {
     let n = data.len();
     let p = columns.len();
-    for (column_idx, c) in columns.iter().enumerate() {
-        let c = c.as_ref();
-        if c.len() != n {
-            return Err(CoxError::ColumnLength { column_idx, len: c.len(), n });
-        }
-        if let Some(row_idx) = c.iter().position(|v| !v.is_finite()) {
-            return Err(CoxError::NotFinite { column_idx, row_idx });
-        }
-    }
+    super::check_columns(columns, n)?;
 
     // sorted covariates, centred and divided by their SD (coxphf's standardisation), row by row
     let mut x = vec![0.0; n * p];

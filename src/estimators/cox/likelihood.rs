@@ -28,6 +28,34 @@ pub(crate) struct Sweep {
     pub risk: Vec<f64>,
 }
 
+/// exp of the last two distinct arguments: with a binary or few-level covariate most of a sweep's
+/// exp(x'b) are repeats (the same argument gives the same result, so the bits do not change).
+struct ExpMemo([(f64, f64); 2]);
+
+impl Default for ExpMemo {
+    fn default() -> ExpMemo {
+        ExpMemo([(f64::NAN, f64::NAN); 2])
+    }
+}
+
+impl ExpMemo {
+    #[inline]
+    fn exp(&mut self, z: f64) -> f64 {
+        let m = &mut self.0;
+        if z.to_bits() == m[0].0.to_bits() {
+            m[0].1
+        } else if z.to_bits() == m[1].0.to_bits() {
+            m.swap(0, 1);
+            m[0].1
+        } else {
+            let r = z.exp();
+            m[1] = m[0];
+            m[0] = (z, r);
+            r
+        }
+    }
+}
+
 impl Sweep {
     pub fn new(p: usize) -> Sweep {
         Sweep {
@@ -80,24 +108,14 @@ impl Sweep {
         let (mut a, mut cmat) = (0.0, 0.0);
         let mut loglik = 0.0;
         let mut denom = 0.0;
-        let mut memo = [(f64::NAN, f64::NAN); 2];
+        let mut memo = ExpMemo::default();
         for &(start, end) in groups.iter().rev() {
             let mut n_dead = 0usize;
             let (mut denom2, mut a2, mut cmat2) = (0.0, 0.0, 0.0);
             for pos in (start..end).rev() {
                 let xi = x[pos];
                 let zbeta = 0.0 + beta * xi;
-                let risk = if zbeta.to_bits() == memo[0].0.to_bits() {
-                    memo[0].1
-                } else if zbeta.to_bits() == memo[1].0.to_bits() {
-                    memo.swap(0, 1);
-                    memo[0].1
-                } else {
-                    let r = zbeta.exp();
-                    memo[1] = memo[0];
-                    memo[0] = (zbeta, r);
-                    r
-                };
+                let risk = memo.exp(zbeta);
                 self.risk[pos] = risk;
                 if status[pos] {
                     n_dead += 1;
@@ -161,9 +179,7 @@ impl Sweep {
         self.cmat2.fill(0.0);
         let mut loglik = 0.0;
         let mut denom = 0.0;
-        // the last two distinct x'b and their exp: a binary or few-level covariate takes a handful
-        // of values, so most exp calls are repeats (same argument, same result: bits unchanged)
-        let mut memo = [(f64::NAN, f64::NAN); 2];
+        let mut memo = ExpMemo::default();
         for &(start, end) in groups.iter().rev() {
             let mut n_dead = 0usize;
             let mut denom2 = 0.0;
@@ -173,17 +189,7 @@ impl Sweep {
                 for k in 0..p {
                     zbeta += beta[k] * xi[k];
                 }
-                let risk = if zbeta.to_bits() == memo[0].0.to_bits() {
-                    memo[0].1
-                } else if zbeta.to_bits() == memo[1].0.to_bits() {
-                    memo.swap(0, 1);
-                    memo[0].1
-                } else {
-                    let r = zbeta.exp();
-                    memo[1] = memo[0];
-                    memo[0] = (zbeta, r);
-                    r
-                };
+                let risk = memo.exp(zbeta);
                 self.risk[pos] = risk;
                 if status[pos] {
                     n_dead += 1;

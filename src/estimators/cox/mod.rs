@@ -215,8 +215,15 @@ fn solve<C: AsRef<[f64]>>(
     ties: Ties,
     control: &CoxControl,
 ) -> Result<(newton::Newton, Vec<f64>), CoxError> {
-    let n = data.len();
-    let p = columns.len();
+    check_columns(columns, data.len())?;
+    let (x, means, scale) = standardize(data, columns);
+    let nr = newton::newton(&x, &scale, &data.status, &data.groups, ties, control);
+    Ok((nr, means))
+}
+
+/// Every column has length n and finite values (the errors of [`fit`], [`firth::fit`] and
+/// [`profile::interval`]).
+pub(crate) fn check_columns<C: AsRef<[f64]>>(columns: &[C], n: usize) -> Result<(), CoxError> {
     for (column_idx, c) in columns.iter().enumerate() {
         let c = c.as_ref();
         if c.len() != n {
@@ -226,8 +233,15 @@ fn solve<C: AsRef<[f64]>>(
             return Err(CoxError::NotFinite { column_idx, row_idx });
         }
     }
+    Ok(())
+}
 
-    // sorted, centred and scaled covariates, row by row (R: coxph.fit with nocenter = c(-1,0,1))
+/// The covariates sorted by `data`'s order, row by row (`x[pos * p + k]`), each column not all in
+/// {-1, 0, 1} centred and scaled as R's `coxph.fit` (`nocenter = c(-1, 0, 1)`): returns x, the
+/// means and the scale factors (1 for an untouched column).
+pub(crate) fn standardize<C: AsRef<[f64]>>(data: &CoxData, columns: &[C]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n = data.len();
+    let p = columns.len();
     let mut x = vec![0.0; n * p];
     let mut means = vec![0.0; p];
     let mut scale = vec![1.0; p];
@@ -274,8 +288,7 @@ fn solve<C: AsRef<[f64]>>(
         scale[k] = s;
     }
 
-    let nr = newton::newton(&x, &scale, &data.status, &data.groups, ties, control);
-    Ok((nr, means))
+    (x, means, scale)
 }
 
 /// Fits the Cox model of `data` (prepared by [`CoxData::new`]) on covariate `columns`, each of

@@ -116,22 +116,14 @@ pub fn interval<C: AsRef<[f64]>>(
 ) -> Result<ProfileInterval, CoxError> {
     let n = data.len();
     let p = columns.len();
-    for (column_idx, c) in columns.iter().enumerate() {
-        let c = c.as_ref();
-        if c.len() != n {
-            return Err(CoxError::ColumnLength { column_idx, len: c.len(), n });
-        }
-        if let Some(row_idx) = c.iter().position(|v| !v.is_finite()) {
-            return Err(CoxError::NotFinite { column_idx, row_idx });
-        }
-    }
+    super::check_columns(columns, n)?;
     let failed = |loglik: f64| ProfileInterval { lower: Bound::Failed, upper: Bound::Failed, loglik };
     let z = Normal::standard().inverse_cdf(1.0 - control.alpha / 2.0);
     if k >= p || coef.len() != p || coef.iter().any(|b| !b.is_finite()) || !(z.is_finite() && z > 0.0) {
         return Ok(failed(f64::NAN));
     }
 
-    let (x, scale) = prepare(data, columns);
+    let (x, _, scale) = super::standardize(data, columns);
     let mut pb = Profiler {
         x: &x,
         status: &data.status,
@@ -178,34 +170,6 @@ const TOLER_CHOL: f64 = 1.8189894035458617e-12; // f64::EPSILON^0.75
 
 /// Stands for g where pl = -inf (a point far below any cut-off), as in `firth`.
 const FAR_BELOW: f64 = 1e3;
-
-/// The covariates sorted by time (`x[pos * p + k]`), centred and scaled as `coxph` does, and each
-/// column's scale (coefficient on the scaled covariate = coefficient / scale).
-fn prepare<C: AsRef<[f64]>>(data: &CoxData, columns: &[C]) -> (Vec<f64>, Vec<f64>) {
-    let (n, p) = (data.len(), columns.len());
-    let mut x = vec![0.0; n * p];
-    let mut scale = vec![1.0; p];
-    for (k, c) in columns.iter().enumerate() {
-        let c = c.as_ref();
-        for (pos, &i) in data.order.iter().enumerate() {
-            x[pos * p + k] = c[i];
-        }
-        if c.iter().all(|&v| v == 0.0 || v == 1.0 || v == -1.0) {
-            continue;
-        }
-        let mean = c.iter().sum::<f64>() / n as f64;
-        let abs_dev: f64 = c.iter().map(|v| (v - mean).abs()).sum();
-        if !(mean.is_finite() && abs_dev.is_finite() && abs_dev > 0.0) {
-            continue; // left unscaled: l is the same function, only rounding differs
-        }
-        let s = n as f64 / abs_dev;
-        for pos in 0..n {
-            x[pos * p + k] = (x[pos * p + k] - mean) * s;
-        }
-        scale[k] = s;
-    }
-    (x, scale)
-}
 
 /// True when l(b) of a one-covariate model never decreases as b moves in direction `dir` (+-1):
 /// every death has the largest `dir * x` of its risk set (its own time and later). One backward
