@@ -7,23 +7,11 @@
 
 use serde_json::Value;
 use std::path::Path;
-use survmc::cohort::TruthControl;
-use survmc::engine::{self, RunConfig, RunSummary, ScenarioIdentity};
+use survmc::engine::RunSummary;
 use survmc::metrics::{DegenerateKind, Estimate};
-use survmc::study::ScenarioStudy;
 
-fn run(id: &str, text: &str, reps: u64, seed: u64) -> RunSummary {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(format!("{id}.toml"));
-    std::fs::write(&path, text).unwrap();
-    let scenario = survmc::scenario::load(&path).expect("valid scenario");
-    let identity = ScenarioIdentity { id: scenario.id.clone(), sha256: scenario.sha256.clone() };
-    let control = TruthControl { n_large: 20_000, n_batches: 4, ..TruthControl::issue3() };
-    let study = ScenarioStudy::new(scenario, seed, &control);
-    let mut config = RunConfig::new(identity, seed, reps, dir.path().join("out"));
-    config.progress = engine::ProgressMode::Quiet;
-    engine::run(&study, &config).expect("run").summary.expect("a whole run has a summary")
-}
+mod support;
+use support::run;
 
 fn reference() -> Value {
     let path =

@@ -762,7 +762,7 @@ fn rmst_diff(
 ) -> (Observation, [Option<f64>; 2]) {
     let empty = Observation::estimate(0.0).with_flag(DegenerateKind::EmptyGroup);
     let rmean = |g: usize| {
-        let keep: Vec<usize> = (0..labels.len()).filter(|&k| labels[k] == Some(g)).collect();
+        let keep = filtered(labels.len(), (0..labels.len()).filter(|&k| labels[k] == Some(g)));
         if keep.is_empty() { None } else { km::fit(&d.subset(&keep)).rmean_to(tau) }
     };
     let (r1, r2) = (rmean(groups[0]), rmean(groups[1]));
