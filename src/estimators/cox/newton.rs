@@ -9,7 +9,7 @@
 //! The covariates arrive centred and scaled (see `mod.rs`); the results are returned on the
 //! original scale. Newton steps are affine invariant, so scaling changes only rounding.
 
-use super::likelihood::Sweep;
+use super::likelihood::{Likelihood, Sweep};
 use super::{CoxControl, Ties, ldl};
 
 /// What the iteration found, on the original scale of the covariates.
@@ -41,11 +41,12 @@ pub(crate) fn newton(
 ) -> Newton {
     let p = scale.len();
     let mut sweep = Sweep::new(p);
+    let lik = Likelihood::new(x, p, status, groups, ties);
     let mut beta = vec![0.0; p];
     let mut newbeta = vec![0.0; p];
     let mut step = vec![0.0; p];
 
-    let loglik_null = sweep.eval(x, status, groups, ties, &beta);
+    let loglik_null = lik.eval(&mut sweep, &beta);
     step.copy_from_slice(&sweep.u);
     let mut rank_flag = ldl::factor(&mut sweep.imat, p, control.toler_chol);
     ldl::solve(&sweep.imat, p, &mut step);
@@ -85,7 +86,7 @@ pub(crate) fn newton(
     }
     let mut halving = 0.0_f64;
     for iter in 1..=control.iter_max {
-        let newlk = sweep.eval(x, status, groups, ties, &newbeta);
+        let newlk = lik.eval(&mut sweep, &newbeta);
         rank_flag = ldl::factor(&mut sweep.imat, p, control.toler_chol);
         let finite = newlk.is_finite()
             && sweep.u.iter().all(|v| v.is_finite())
@@ -125,7 +126,7 @@ pub(crate) fn newton(
     // inverts I without factoring it first, which yields diag(1 / I_kk); we factor it, so `var`
     // here is the proper inverse information (R's differs off the diagonal).
     let loglik = if control.iter_max > 1 {
-        let l = sweep.eval(x, status, groups, ties, &beta);
+        let l = lik.eval(&mut sweep, &beta);
         rank_flag = ldl::factor(&mut sweep.imat, p, control.toler_chol);
         l
     } else {

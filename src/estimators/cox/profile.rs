@@ -33,7 +33,7 @@
 //! Cost: a bound takes about 8–15 evaluations; nothing is allocated per evaluation.
 
 use super::firth::brent;
-use super::likelihood::Sweep;
+use super::likelihood::{Likelihood, Sweep};
 use super::{CoxData, CoxError, Ties, ldl};
 use statrs::distribution::{ContinuousCDF, Normal};
 
@@ -125,10 +125,7 @@ pub fn interval<C: AsRef<[f64]>>(
 
     let (x, _, scale) = super::standardize(data, columns);
     let mut pb = Profiler {
-        x: &x,
-        status: &data.status,
-        groups: &data.groups,
-        ties,
+        lik: Likelihood::new(&x, p, &data.status, &data.groups, ties),
         p,
         k,
         sweep: Sweep::new(p),
@@ -139,7 +136,7 @@ pub fn interval<C: AsRef<[f64]>>(
         control,
     };
     pb.warm.copy_from_slice(&pb.beta);
-    let loglik = pb.sweep.eval(pb.x, pb.status, pb.groups, ties, &pb.beta);
+    let loglik = pb.lik.eval(&mut pb.sweep, &pb.beta);
     if !loglik.is_finite() {
         return Ok(failed(loglik));
     }
@@ -191,10 +188,7 @@ fn nondecreasing(data: &CoxData, x: &[f64], dir: f64) -> bool {
 
 /// The prepared problem and the buffers of its evaluations.
 struct Profiler<'a> {
-    x: &'a [f64],
-    status: &'a [bool],
-    groups: &'a [(usize, usize)],
-    ties: Ties,
+    lik: Likelihood<'a>,
     p: usize,
     k: usize,
     sweep: Sweep,
@@ -262,11 +256,11 @@ impl Profiler<'_> {
     fn profile(&mut self, c: f64) -> Option<f64> {
         let (p, k) = (self.p, self.k);
         if p == 1 {
-            let l = self.sweep.eval(self.x, self.status, self.groups, self.ties, &[c]);
+            let l = self.lik.eval(&mut self.sweep, &[c]);
             return if l.is_nan() { None } else { Some(l) };
         }
         self.warm[k] = c;
-        let mut l = self.sweep.eval(self.x, self.status, self.groups, self.ties, &self.warm);
+        let mut l = self.lik.eval(&mut self.sweep, &self.warm);
         if !l.is_finite() {
             return if l.is_nan() { None } else { Some(f64::NEG_INFINITY) };
         }
@@ -296,7 +290,7 @@ impl Profiler<'_> {
                 for a in 0..q {
                     self.beta_trial(free(a), h * self.step[a]);
                 }
-                let lt = self.sweep.eval(self.x, self.status, self.groups, self.ties, &self.warm);
+                let lt = self.lik.eval(&mut self.sweep, &self.warm);
                 if lt.is_finite() && lt >= l {
                     accepted = Some(lt);
                     break;
@@ -311,7 +305,7 @@ impl Profiler<'_> {
                 // no increase along the Newton direction: l is at its maximum to rounding; the
                 // sweep now holds the last trial, so re-evaluate at the point kept
                 None => {
-                    return Some(self.sweep.eval(self.x, self.status, self.groups, self.ties, &self.warm));
+                    return Some(self.lik.eval(&mut self.sweep, &self.warm));
                 }
             }
         }
