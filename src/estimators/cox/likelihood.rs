@@ -445,10 +445,10 @@ impl Tally {
             }
         }
         s.u.copy_from_slice(&u);
-        for i in 0..P {
-            for j in 0..=i {
-                s.imat[i * P + j] = imat[i][j];
-                s.imat[j * P + i] = imat[i][j];
+        for (i, row) in imat.iter().enumerate() {
+            for (j, &v) in row.iter().enumerate().take(i + 1) {
+                s.imat[i * P + j] = v;
+                s.imat[j * P + i] = v;
             }
         }
         loglik
