@@ -882,10 +882,22 @@ fn crosstab(a: &[f64], b: &[f64]) -> Option<tables::ContingencyTable> {
         let labels = |v: &[f64]| Factor::from_labels(&v.iter().map(|v| v.to_string()).collect::<Vec<_>>());
         return tables::ContingencyTable::from_factors(&labels(a), &labels(b)).ok();
     }
+    // distinct values by a scan (a categorical column has few), then sorted; a column with many
+    // values is sorted whole instead
     let levels = |v: &[f64]| {
-        let mut l = v.to_vec();
+        let mut l = Vec::with_capacity(8);
+        for &x in v {
+            if !l.contains(&x) {
+                if l.len() == 32 {
+                    l = v.to_vec();
+                    l.sort_by(f64::total_cmp);
+                    l.dedup_by(|x, y| x == y);
+                    return l;
+                }
+                l.push(x);
+            }
+        }
         l.sort_by(f64::total_cmp);
-        l.dedup_by(|x, y| x == y);
         l
     };
     let (la, lb) = (levels(a), levels(b));
@@ -959,5 +971,26 @@ mod tests {
         let (o, _) = rmst_diff(&d, &[Some(1), Some(0), Some(1)], [0, 1], 0.5);
         assert!(o.flags.contains(DegenerateKind::Other) && o.estimate == 0.0 && o.p_value.is_none(), "{o:?}");
         assert_eq!((o.lower, o.upper), (Some(0.0), Some(0.0)));
+    }
+
+    #[test]
+    fn crosstab_counts_as_r_table_of_factors() {
+        // table(factor(a), factor(b)): levels sorted numerically; checked against the factor path
+        // (text labels) for few levels, for more than 32 levels and with -0 equal to 0
+        let cases: Vec<(Vec<f64>, Vec<f64>)> = vec![
+            (vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0], vec![2.0, 0.0, 1.0, 2.0, 0.0, 0.0]),
+            ((0..100).map(|i| (i % 2) as f64).collect(), (0..100).map(|i| ((i * 7) % 41) as f64).collect()),
+            (vec![0.0, 1.0, 1.0, 0.0], vec![-0.0, 0.0, 3.5, 3.5]),
+        ];
+        for (a, b) in cases {
+            let t = crosstab(&a, &b).unwrap();
+            let labels = |v: &[f64]| {
+                // R's factor of numbers: levels in numeric order, -0 printed as 0
+                Factor::from_labels(&v.iter().map(|v| format!("{:08.2}", v.abs())).collect::<Vec<_>>())
+            };
+            let r = tables::ContingencyTable::from_factors(&labels(&a), &labels(&b)).unwrap();
+            assert_eq!((t.n_rows(), t.n_cols()), (r.n_rows(), r.n_cols()));
+            assert_eq!(t.rows(), r.rows());
+        }
     }
 }

@@ -261,6 +261,8 @@ impl Sweep {
 /// Most distinct covariate rows, and most covariates, for which [`Tally`] groups the data.
 const MAX_PATTERNS: usize = 8;
 const MAX_P: usize = 4;
+/// Numbers per death time in [`Tally`]'s `blocks`.
+const BLOCK: usize = 1 + 2 * MAX_PATTERNS;
 
 /// The data of a sweep tallied by covariate pattern, for covariates that take few distinct rows
 /// (binary and few-level columns: most of a simulation's models). Every risk-set sum of the
@@ -282,9 +284,9 @@ pub(crate) struct Tally {
     deaths: [f64; MAX_PATTERNS],
     /// Σ x over all deaths (the constant part of U)
     x_deaths: [f64; MAX_P],
-    /// per death time, from the last to the first: the number of deaths, then per pattern the
-    /// subjects joining the risk set just before (censored at or after it, up to the next death
-    /// time), then per pattern the deaths (`1 + 2 n_patterns` numbers)
+    /// per death time, from the last to the first, `BLOCK` numbers: the number of deaths, then
+    /// per pattern the subjects joining the risk set just before (censored at or after it, up to
+    /// the next death time), then per pattern the deaths (8 slots each)
     blocks: Vec<f64>,
 }
 
@@ -304,20 +306,21 @@ impl Tally {
             patterns: [0.0; MAX_PATTERNS * MAX_P],
             deaths: [0.0; MAX_PATTERNS],
             x_deaths: [0.0; MAX_P],
-            blocks: Vec::new(),
+            blocks: Vec::with_capacity(BLOCK * groups.len().min(64)),
         };
         // one backward pass: each row's pattern found by a scan of the (at most 8) known ones,
         // counted as joining the risk set or dying; a block closes at each death time (subjects
         // censored after the last death time join the risk set of the next death)
-        let mut current = [[0.0; MAX_PATTERNS]; 2];
-        let mut n_dead = 0.0;
-        let mut counts: Vec<[[f64; MAX_PATTERNS]; 2]> = Vec::with_capacity(groups.len());
-        let mut dead_at: Vec<f64> = Vec::with_capacity(groups.len());
+        let mut current = [0.0; BLOCK];
         for &(start, end) in groups.iter().rev() {
             for pos in start..end {
                 let row = &x[pos * p..(pos + 1) * p];
-                let known = &t.patterns[..t.n_patterns * p];
-                let q = match known.chunks_exact(p).position(|k| k == row) {
+                let found = if p == 1 {
+                    t.patterns[..t.n_patterns].iter().position(|&v| v == row[0])
+                } else {
+                    t.patterns[..t.n_patterns * p].chunks_exact(p).position(|k| k == row)
+                };
+                let q = match found {
                     Some(q) => q,
                     None if t.n_patterns < max_patterns => {
                         t.patterns[t.n_patterns * p..(t.n_patterns + 1) * p].copy_from_slice(row);
@@ -326,27 +329,20 @@ impl Tally {
                     }
                     None => return None,
                 };
-                let died = status[pos];
-                current[usize::from(died)][q] += 1.0;
-                if died {
-                    n_dead += 1.0;
+                if status[pos] {
+                    current[0] += 1.0;
+                    current[1 + MAX_PATTERNS + q] += 1.0;
                     t.deaths[q] += 1.0;
+                } else {
+                    current[1 + q] += 1.0;
                 }
             }
-            if n_dead > 0.0 {
-                counts.push(current);
-                dead_at.push(n_dead);
-                current = [[0.0; MAX_PATTERNS]; 2];
-                n_dead = 0.0;
+            if current[0] > 0.0 {
+                t.blocks.extend_from_slice(&current);
+                current = [0.0; BLOCK];
             }
         }
         let np = t.n_patterns;
-        t.blocks = Vec::with_capacity(counts.len() * (1 + 2 * np));
-        for (c, d) in counts.iter().zip(dead_at) {
-            t.blocks.push(d);
-            t.blocks.extend_from_slice(&c[0][..np]);
-            t.blocks.extend_from_slice(&c[1][..np]);
-        }
         for q in 0..np {
             for k in 0..p {
                 t.x_deaths[k] += t.deaths[q] * t.patterns[q * p + k];
@@ -395,9 +391,9 @@ impl Tally {
         u.copy_from_slice(&self.x_deaths[..P]);
         let mut imat = [[0.0; P]; P];
         let mut at_risk = [0.0; M];
-        for block in self.blocks.chunks_exact(1 + 2 * np) {
+        for block in self.blocks.chunks_exact(BLOCK) {
             let n_dead = block[0];
-            let (joining, dead) = block[1..].split_at(np);
+            let (joining, dead) = block[1..].split_at(MAX_PATTERNS);
             let mut dying = [0.0; M];
             for q in 0..np {
                 // counts of 0 are skipped: 0 x inf would be NaN where the sweep adds nothing
