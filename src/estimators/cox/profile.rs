@@ -28,11 +28,12 @@
 //! converged when the predicted gain 0.5 U'I^{-1}U is below `eps (1 + |l|)`); since pl_k is concave
 //! (a profile of a concave function), an end still above the cut-off `bracket` scaled units from
 //! b_hat is reported `Infinite`. Ends are bracketed outwards from the Wald distance, then found by
-//! Brent's method (shared with [`super::firth`]) to `xtol`.
+//! Newton's method on the signed root, whose slope each evaluation gives (-dir U_k / sqrt(2 (l_hat
+//! - pl)), U_k at the constrained optimum by the envelope theorem), safeguarded by bisection
+//! inside the bracket, to a step below `xtol`.
 //!
-//! Cost: a bound takes about 8–15 evaluations; nothing is allocated per evaluation.
+//! Cost: a bound takes about 3–5 evaluations; nothing is allocated per evaluation.
 
-use super::firth::brent;
 use super::likelihood::{Likelihood, Sweep};
 use super::{CoxData, CoxError, Ties, ldl};
 use statrs::distribution::{ContinuousCDF, Normal};
@@ -209,45 +210,58 @@ impl Profiler<'_> {
         if limited && !(bracket > 0.0 && bracket.is_finite()) {
             return Bound::Failed;
         }
-        let g = |pb: &mut Self, d: f64| -> Option<f64> {
+        // g(d) = signed root at distance d, with its slope: dl/dd = dir U_k, U_k being the score
+        // of coefficient k at the constrained optimum (envelope theorem), so
+        // dg/dd = -dir U_k / sqrt(2 (l_hat - pl))
+        let g = |pb: &mut Self, d: f64| -> Option<(f64, f64)> {
             match pb.profile(b_hat + dir * d) {
-                Some(l) if l == f64::NEG_INFINITY => Some(FAR_BELOW),
-                Some(l) => Some((2.0 * (loglik - l)).max(0.0).sqrt() - z),
+                Some(l) if l == f64::NEG_INFINITY => Some((FAR_BELOW, f64::NAN)),
+                Some(l) => {
+                    let root = (2.0 * (loglik - l)).max(0.0).sqrt();
+                    Some((root - z, -dir * pb.sweep.u[pb.k] / root))
+                }
                 None => None,
             }
         };
-        // bracket: from the Wald distance outwards, extrapolating the signed root linearly
-        let mut dist = z * se;
-        if !(dist.is_finite() && dist > 0.0) {
-            dist = 1.0;
+        // Newton's method on the signed root (nearly linear in d) from the Wald distance. Until
+        // a point with g >= 0 is found the steps go outwards (at least 1%, at most 10x, as far as
+        // `bracket` when limited); then they are kept inside the bracket [lo, hi],
+        // g(lo) < 0 <= g(hi), by bisection when a step would leave it.
+        let cap = if bracket > 0.0 && bracket.is_finite() { bracket } else { 40.0 };
+        let mut d = z * se;
+        if !(d.is_finite() && d > 0.0) {
+            d = 1.0;
         }
-        dist = dist.clamp(1e-3, if bracket > 0.0 && bracket.is_finite() { bracket } else { 40.0 });
-        let (mut lo, mut g_lo) = (0.0, -z);
-        let mut expansions = 0;
-        let (hi, g_hi) = loop {
-            let Some(gd) = g(self, dist) else { return Bound::Failed };
-            if gd >= 0.0 {
-                break (dist, gd);
+        d = d.clamp(1e-3, cap);
+        let (mut lo, mut hi) = (0.0, f64::INFINITY);
+        for _ in 0..200 {
+            let Some((gd, slope)) = g(self, d) else { return Bound::Failed };
+            if gd == 0.0 {
+                return Bound::Found(b_hat + dir * d);
             }
-            if limited && dist >= bracket {
-                return Bound::Infinite;
+            if gd < 0.0 {
+                lo = d;
+            } else {
+                hi = d;
             }
-            expansions += 1;
-            if expansions > 200 {
-                return Bound::Failed;
+            let newton = d - gd / slope;
+            let next = if hi.is_infinite() {
+                if limited && d >= bracket {
+                    return Bound::Infinite;
+                }
+                let next = if slope > 0.0 { newton.clamp(1.01 * d, 10.0 * d) } else { 10.0 * d };
+                if limited { next.min(bracket) } else { next }
+            } else if slope > 0.0 && newton > lo && newton < hi {
+                newton
+            } else {
+                0.5 * (lo + hi)
+            };
+            if (next - d).abs() <= xtol || hi - lo <= xtol {
+                return Bound::Found(b_hat + dir * next);
             }
-            (lo, g_lo) = (dist, gd);
-            let factor = if gd + z > 0.0 { 1.1 * z / (gd + z) } else { 10.0 };
-            dist *= factor.clamp(1.5, 10.0);
-            if limited {
-                dist = dist.min(bracket);
-            }
-        };
-        let mut f = |d: f64| g(self, d);
-        match brent(&mut f, lo, g_lo, hi, g_hi, xtol) {
-            Some(d) => Bound::Found(b_hat + dir * d),
-            None => Bound::Failed,
+            d = next;
         }
+        Bound::Failed
     }
 
     /// pl_k(c): l itself for one covariate; else the constrained fit from the warm start, which
