@@ -397,6 +397,9 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
     let control = CoxControl::r_defaults();
     // one Kaplan–Meier fit per endpoint, shared by its km_surv and rmst estimands
     let mut km_fits: [Option<km::KmFit>; 3] = [None, None, None];
+    // the OS Cox fits of the estimands by their columns: the screening's models that are the same
+    // (same columns in the same order, so the same numbers) are not fitted again
+    let mut os_fits: Vec<(&[usize], CoxCoefficients)> = Vec::new();
     for item in &plan.items {
         match item {
             Item::KmSurv { endpoint, at, pairs, few_at_risk } => {
@@ -450,6 +453,9 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                     continue;
                 };
                 let Ok(fit) = cox::fit_coefficients(&cd, &x, Ties::Efron, &control) else { continue };
+                if *endpoint == Endpoint::Os {
+                    os_fits.push((columns, fit.clone()));
+                }
                 let monotone = fit.termination == Termination::MonotoneLikelihood;
                 let firth_fit = (firth.is_some() || monotone).then(|| firth_observation(&cd, &x)).flatten();
                 if let Some(slot) = firth {
@@ -537,7 +543,7 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 out.observations[*lau94] = Some(Observation::estimate(z).with_p_value(e.p_lau94.min(1.0)));
                 out.choices[*cut] = Choice::Value(e.cut_le);
             }
-            Item::Screening(sc) => screening(sc, &data, cohort, &control, out),
+            Item::Screening(sc) => screening(sc, &data, cohort, &control, &os_fits, out),
             Item::Events { os, pfs } => {
                 out.choices[*os] = Choice::Value(data.os.n_event() as f64);
                 out.choices[*pfs] = Choice::Value(data.pfs.n_event() as f64);
@@ -569,11 +575,16 @@ fn screening(
     data: &Endpoints,
     cohort: &Cohort,
     control: &CoxControl,
+    fitted: &[(&[usize], CoxCoefficients)],
     out: &mut Replicate,
 ) {
+    let fit_os = |columns: &[usize]| match fitted.iter().find(|(c, _)| *c == columns) {
+        Some((_, fit)) => Some(fit.clone()),
+        None => cox_complete_cases(&data.os, data.cox(Endpoint::Os), &data.os_rows, cohort, columns, control),
+    };
     let mut chosen = Vec::new();
     for (k, &j) in sc.columns.iter().enumerate() {
-        let fit = cox_complete_cases(&data.os, data.cox(Endpoint::Os), &data.os_rows, cohort, &[j], control);
+        let fit = fit_os(&[j]);
         let o = fit.as_ref().map(|f| cox_observation(f, 0));
         let significant = o.is_some_and(|o| o.p_value.is_some_and(|p| p < sc.alpha));
         out.observations[sc.univariate[k]] = o;
@@ -591,7 +602,7 @@ fn screening(
     let multivariate = if chosen.is_empty() {
         None
     } else {
-        cox_complete_cases(&data.os, data.cox(Endpoint::Os), &data.os_rows, cohort, &chosen, control)
+        fit_os(&chosen)
     };
     if let Some(fit) = multivariate {
         for (m, &j) in chosen.iter().enumerate() {

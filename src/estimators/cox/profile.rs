@@ -30,7 +30,7 @@
 //! b_hat is reported `Infinite`. Ends are bracketed outwards from the Wald distance, then found by
 //! Newton's method on the signed root, whose slope each evaluation gives (-dir U_k / sqrt(2 (l_hat
 //! - pl)), U_k at the constrained optimum by the envelope theorem), safeguarded by bisection
-//! inside the bracket, to a step below `xtol`.
+//!   inside the bracket, to a step below `xtol`.
 //!
 //! Cost: a bound takes about 3–5 evaluations; nothing is allocated per evaluation.
 
