@@ -23,7 +23,8 @@
 #   likelihood-ratio (profile-likelihood) 95% interval: pl(c) from coxph with offset(c * x) (plus
 #   the other covariate, refitted), each end bracketed outward from 1.96 SE by doubling (infinite
 #   beyond 40 units, survmc's `bracket`) then uniroot to tol 1e-9 (survmc's xtol) on
-#   2 (l_hat - pl(c)) - qchisq(0.95, 1); about 10-25 coxph fits per interval;
+#   2 (l_hat - pl(c)) - qchisq(0.95, 1): about 15 coxph fits per interval (both ends), so about
+#   85 coxph fits per replicate in all;
 # - 6 log-rank tests (OS and PFS by stratum, time from progression by treatment, OS by
 #   treated_nodules_first_gt5, extrahepatic_metastasis and the 3-level residual_tumor);
 # - the restricted-mean difference after progression: KM restricted means to 36 months of time from
