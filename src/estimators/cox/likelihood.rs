@@ -286,8 +286,8 @@ pub(crate) struct Tally {
     x_deaths: [f64; MAX_P],
     /// per death time, from the last to the first, `BLOCK` numbers: the number of deaths, then
     /// per pattern the subjects joining the risk set just before (censored at or after it, up to
-    /// the next death time), then per pattern the deaths (8 slots each)
-    blocks: Vec<f64>,
+    /// the next death time), then per pattern the deaths (8 slots each), as counts
+    blocks: Vec<u16>,
 }
 
 impl Tally {
@@ -300,18 +300,23 @@ impl Tally {
             return None;
         }
         let max_patterns = MAX_PATTERNS.min(n / 4);
+        // counts are kept as u16 (small blocks: the allocation stays in the allocator's fast path)
+        if n > usize::from(u16::MAX) {
+            return None;
+        }
+        let n_death_times = groups.iter().filter(|&&(start, end)| status[start..end].contains(&true)).count();
         let mut t = Tally {
             p,
             n_patterns: 0,
             patterns: [0.0; MAX_PATTERNS * MAX_P],
             deaths: [0.0; MAX_PATTERNS],
             x_deaths: [0.0; MAX_P],
-            blocks: Vec::with_capacity(BLOCK * groups.len().min(64)),
+            blocks: Vec::with_capacity(BLOCK * n_death_times),
         };
         // one backward pass: each row's pattern found by a scan of the (at most 8) known ones,
         // counted as joining the risk set or dying; a block closes at each death time (subjects
         // censored after the last death time join the risk set of the next death)
-        let mut current = [0.0; BLOCK];
+        let mut current = [0u16; BLOCK];
         for &(start, end) in groups.iter().rev() {
             for pos in start..end {
                 let row = &x[pos * p..(pos + 1) * p];
@@ -330,16 +335,16 @@ impl Tally {
                     None => return None,
                 };
                 if status[pos] {
-                    current[0] += 1.0;
-                    current[1 + MAX_PATTERNS + q] += 1.0;
+                    current[0] += 1;
+                    current[1 + MAX_PATTERNS + q] += 1;
                     t.deaths[q] += 1.0;
                 } else {
-                    current[1 + q] += 1.0;
+                    current[1 + q] += 1;
                 }
             }
-            if current[0] > 0.0 {
+            if current[0] > 0 {
                 t.blocks.extend_from_slice(&current);
-                current = [0.0; BLOCK];
+                current = [0; BLOCK];
             }
         }
         let np = t.n_patterns;
@@ -392,19 +397,21 @@ impl Tally {
         let mut imat = [[0.0; P]; P];
         let mut at_risk = [0.0; M];
         for block in self.blocks.chunks_exact(BLOCK) {
-            let n_dead = block[0];
+            let n_dead = f64::from(block[0]);
             let (joining, dead) = block[1..].split_at(MAX_PATTERNS);
             let mut dying = [0.0; M];
             for q in 0..np {
                 // counts of 0 are skipped: 0 x inf would be NaN where the sweep adds nothing
-                if joining[q] > 0.0 {
+                if joining[q] > 0 {
+                    let count = f64::from(joining[q]);
                     for (acc, v) in at_risk.iter_mut().zip(&terms[q]) {
-                        *acc += joining[q] * v;
+                        *acc += count * v;
                     }
                 }
-                if dead[q] > 0.0 {
+                if dead[q] > 0 {
+                    let count = f64::from(dead[q]);
                     for (acc, v) in dying.iter_mut().zip(&terms[q]) {
-                        *acc += dead[q] * v;
+                        *acc += count * v;
                     }
                 }
             }
