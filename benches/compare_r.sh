@@ -187,8 +187,8 @@ if (is.na(rep[["point"]])) {
               r$q75_us[1] / rep[["lower"]], py_cells))
 }
 if (!is.null(py)) {
-  cat(sprintf("lifelines' replicate (benches/peers/replicate.py) does less than survmc: %s.\n",
-              py$scope[1]))
+  cat(sprintf(paste0("lifelines' replicate (benches/peers/replicate.py): %s (less work than survmc: ",
+                     "the ratio is an underestimate).\n"), py$scope[1]))
 }
 cat(sprintf("R's Firth fits: %s.\n", if (r$firth[1] == "coxphf") "coxphf, included" else
   "coxphf not installed, left out (R does less work than survmc: the ratio is an underestimate)"))
