@@ -64,7 +64,7 @@ py_skip=""
 if ! command -v "$python" >/dev/null 2>&1; then
   py_skip="$python not found"
 elif ! "$python" -c 'import lifelines, scipy' >/dev/null 2>&1; then
-  py_skip="$python cannot import lifelines and scipy (pip install lifelines)"
+  py_skip="$python cannot import lifelines and scipy; pip install lifelines to add them"
 fi
 if [[ -z "$py_skip" ]]; then
   echo "compare_r: $python benches/peers/estimators.py $r_seconds ..." >&2
