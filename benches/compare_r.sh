@@ -10,8 +10,12 @@
 # 4. `cargo bench --bench replicate` and `Rscript benches/peers/replicate.R`: one whole replicate of
 #    the seed paper's pipeline (generation included) on each side, the ratio R / survmc per core,
 #    and the engine's 1 -> 2 thread scaling (2000 replicates: `engine/2000/1` over `engine/2000/2`).
+# 5. if `python3 -c 'import lifelines'` works: benches/peers/estimators.py and replicate.py (lifelines
+#    and scipy), added to both tables as a lifelines column and a lifelines / survmc ratio; else one
+#    line says lifelines was skipped and why. PYTHON=/path/to/python3 picks another Python.
 # `--no-bench` reuses the last criterion results. Without Rscript it says so and exits 0 (CI does not
-# need R). The join is done in base R, so the script needs nothing beyond cargo and Rscript.
+# need R). The join is done in base R, so the script needs nothing beyond cargo and Rscript (Python
+# and lifelines are optional, for the third column only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,14 +51,38 @@ if [[ ! -d "$target_dir/criterion" ]]; then
 fi
 
 r_csv="$(mktemp)"
-trap 'rm -f "$r_csv"' EXIT
+py_csv="$(mktemp)"
+r_rep_csv="$(mktemp)"
+py_rep_csv="$(mktemp)"
+trap 'rm -f "$r_csv" "$py_csv" "$r_rep_csv" "$py_rep_csv"' EXIT
 echo "compare_r: Rscript benches/peers/estimators.R $r_seconds ..." >&2
 "$rscript" benches/peers/estimators.R "$r_seconds" >"$r_csv"
 
-"$rscript" - "$target_dir/criterion" "$r_csv" <<'EOF'
+# lifelines (optional): py_skip is empty when the Python peers run, else the reason they do not.
+python="${PYTHON:-python3}"
+py_skip=""
+if ! command -v "$python" >/dev/null 2>&1; then
+  py_skip="$python not found"
+elif ! "$python" -c 'import lifelines, scipy' >/dev/null 2>&1; then
+  py_skip="$python cannot import lifelines and scipy; pip install lifelines to add them"
+fi
+if [[ -z "$py_skip" ]]; then
+  echo "compare_r: $python benches/peers/estimators.py $r_seconds ..." >&2
+  if ! "$python" benches/peers/estimators.py "$r_seconds" >"$py_csv"; then
+    py_skip="benches/peers/estimators.py failed"
+  fi
+fi
+if [[ -n "$py_skip" ]]; then
+  : >"$py_csv"
+fi
+
+"$rscript" - "$target_dir/criterion" "$r_csv" "$py_csv" "$py_skip" <<'EOF'
 args <- commandArgs(trailingOnly = TRUE)
 crit_dir <- args[1]
 r <- read.csv(args[2], stringsAsFactors = FALSE)
+# lifelines' rows (benches/peers/estimators.py), when it ran; key "estimator/n"
+py <- if (file.info(args[3])$size > 0) read.csv(args[3], stringsAsFactors = FALSE) else NULL
+py_key <- if (is.null(py)) character(0) else paste(py$estimator, py$n, sep = "/")
 # criterion's estimates.json: {"mean":{...},"median":{"confidence_interval":{"confidence_level":..,
 # "lower_bound":..,"upper_bound":..},"point_estimate":..,"standard_error":..},...}, in nanoseconds
 median_of <- function(path) {
@@ -69,6 +97,7 @@ rows <- list()
 for (i in seq_len(nrow(r))) {
   est <- file.path(crit_dir, r$estimator[i], r$n[i], "new", "estimates.json")
   s <- if (file.exists(est)) median_of(est) else c(point = NA, lower = NA, upper = NA)
+  j <- match(paste(r$estimator[i], r$n[i], sep = "/"), py_key)
   rows[[i]] <- data.frame(
     estimator = r$estimator[i], n = r$n[i],
     survmc_us = if (is.na(s[["point"]])) "not benched" else
@@ -77,31 +106,58 @@ for (i in seq_len(nrow(r))) {
     ratio = if (is.na(s[["point"]])) "-" else
       sprintf("%sx [%s, %s]", fmt_ratio(r$median_us[i] / s[["point"]]),
               fmt_ratio(r$q25_us[i] / s[["upper"]]), fmt_ratio(r$q75_us[i] / s[["lower"]])),
+    py_us = if (is.na(j)) "-" else
+      sprintf("%s [%s, %s]", fmt(py$median_us[j]), fmt(py$q25_us[j]), fmt(py$q75_us[j])),
+    py_ratio = if (is.na(j) || is.na(s[["point"]])) "-" else
+      sprintf("%sx [%s, %s]", fmt_ratio(py$median_us[j] / s[["point"]]),
+              fmt_ratio(py$q25_us[j] / s[["upper"]]), fmt_ratio(py$q75_us[j] / s[["lower"]])),
     stringsAsFactors = FALSE)
 }
 tab <- do.call(rbind, rows)
 tab <- tab[order(factor(tab$estimator, levels = unique(r$estimator)), tab$n), ]
-cat("| estimator | n | survmc µs/call [95% CI] | R µs/call [IQR] | R / survmc [range] |\n")
-cat("|---|---:|---:|---:|---:|\n")
-for (i in seq_len(nrow(tab))) {
-  cat(sprintf("| %s | %d | %s | %s | %s |\n", tab$estimator[i], tab$n[i], tab$survmc_us[i],
-              tab$R_us[i], tab$ratio[i]))
+if (is.null(py)) {
+  cat("| estimator | n | survmc µs/call [95% CI] | R µs/call [IQR] | R / survmc [range] |\n")
+  cat("|---|---:|---:|---:|---:|\n")
+  for (i in seq_len(nrow(tab))) {
+    cat(sprintf("| %s | %d | %s | %s | %s |\n", tab$estimator[i], tab$n[i], tab$survmc_us[i],
+                tab$R_us[i], tab$ratio[i]))
+  }
+} else {
+  cat(paste("| estimator | n | survmc µs/call [95% CI] | R µs/call [IQR] | R / survmc [range]",
+            "| lifelines µs/call [IQR] | lifelines / survmc [range] |\n"))
+  cat("|---|---:|---:|---:|---:|---:|---:|\n")
+  for (i in seq_len(nrow(tab))) {
+    cat(sprintf("| %s | %d | %s | %s | %s | %s | %s |\n", tab$estimator[i], tab$n[i],
+                tab$survmc_us[i], tab$R_us[i], tab$ratio[i], tab$py_us[i], tab$py_ratio[i]))
+  }
 }
 cat("\nsurvmc: criterion median and its 95% CI; R: median and quartiles over timed batches;\n")
 cat("range of the ratio: R's quartiles over survmc's CI bounds.\n")
+if (is.null(py)) {
+  cat(sprintf("lifelines: skipped (%s).\n", args[4]))
+} else {
+  cat(paste("lifelines (Python: lifelines for km, logrank, cox; scipy for fisher_2x2, mann_whitney;",
+            "'-' where it has no equivalent): timed as R.\n"))
+}
 EOF
 
 # The whole replicate and the engine's scaling. R's replicate script runs for about 10 x the
 # per-cell seconds (at least 20 s), so that its batches of replicates are many.
-r_rep_csv="$(mktemp)"
-trap 'rm -f "$r_csv" "$r_rep_csv"' EXIT
+rep_seconds="$(awk -v s="$r_seconds" 'BEGIN { print (10 * s > 20 ? 10 * s : 20) }')"
 echo "compare_r: Rscript benches/peers/replicate.R ..." >&2
-"$rscript" benches/peers/replicate.R "$(awk -v s="$r_seconds" 'BEGIN { print (10 * s > 20 ? 10 * s : 20) }')" \
-  >"$r_rep_csv"
-"$rscript" - "$target_dir/criterion" "$r_rep_csv" <<'EOF'
+"$rscript" benches/peers/replicate.R "$rep_seconds" >"$r_rep_csv"
+if [[ -z "$py_skip" ]]; then
+  echo "compare_r: $python benches/peers/replicate.py $rep_seconds ..." >&2
+  if ! "$python" benches/peers/replicate.py "$rep_seconds" >"$py_rep_csv"; then
+    echo "compare_r: benches/peers/replicate.py failed; no lifelines column for the replicate" >&2
+    : >"$py_rep_csv"
+  fi
+fi
+"$rscript" - "$target_dir/criterion" "$r_rep_csv" "$py_rep_csv" <<'EOF'
 args <- commandArgs(trailingOnly = TRUE)
 crit_dir <- args[1]
 r <- read.csv(args[2], stringsAsFactors = FALSE)
+py <- if (file.info(args[3])$size > 0) read.csv(args[3], stringsAsFactors = FALSE) else NULL
 median_of <- function(path) {
   if (!file.exists(path)) return(c(point = NA, lower = NA, upper = NA))
   j <- paste(readLines(path, warn = FALSE), collapse = "")
@@ -114,16 +170,25 @@ fmt <- function(us) trimws(formatC(us, format = "fg", digits = 3, big.mark = ","
 rep <- est("replicate", "tsh2024")
 e1 <- est("engine_2000", "1")
 e2 <- est("engine_2000", "2")
-cat("\n| whole replicate (tsh2024, n = 53) | survmc µs [95% CI] | R µs [IQR] | R / survmc per core [range] |\n")
-cat("|---|---:|---:|---:|\n")
+py_cells <- if (is.null(py)) "" else if (is.na(rep[["point"]])) " - | - |" else
+  sprintf(" %s [%s, %s] | %.0fx [%.0f, %.0f] |", fmt(py$median_us[1]), fmt(py$q25_us[1]),
+          fmt(py$q75_us[1]), py$median_us[1] / rep[["point"]], py$q25_us[1] / rep[["upper"]],
+          py$q75_us[1] / rep[["lower"]])
+cat(paste0("\n| whole replicate (tsh2024, n = 53) | survmc µs [95% CI] | R µs [IQR] | R / survmc per core [range] |",
+           if (is.null(py)) "" else " lifelines µs [IQR] | lifelines / survmc per core [range] |", "\n"))
+cat(paste0("|---|---:|---:|---:|", if (is.null(py)) "" else "---:|---:|", "\n"))
 if (is.na(rep[["point"]])) {
-  cat("| generation + analysis | not benched | - | - |\n")
+  cat(paste0("| generation + analysis | not benched | - | - |", if (is.null(py)) "" else " - | - |", "\n"))
 } else {
-  cat(sprintf("| generation + analysis | %s [%s, %s] | %s [%s, %s] | %.0fx [%.0f, %.0f] |\n",
+  cat(sprintf("| generation + analysis | %s [%s, %s] | %s [%s, %s] | %.0fx [%.0f, %.0f] |%s\n",
               fmt(rep[["point"]]), fmt(rep[["lower"]]), fmt(rep[["upper"]]),
               fmt(r$median_us[1]), fmt(r$q25_us[1]), fmt(r$q75_us[1]),
               r$median_us[1] / rep[["point"]], r$q25_us[1] / rep[["upper"]],
-              r$q75_us[1] / rep[["lower"]]))
+              r$q75_us[1] / rep[["lower"]], py_cells))
+}
+if (!is.null(py)) {
+  cat(sprintf(paste0("lifelines' replicate (benches/peers/replicate.py): %s (less work than survmc: ",
+                     "the ratio is an underestimate).\n"), py$scope[1]))
 }
 cat(sprintf("R's Firth fits: %s.\n", if (r$firth[1] == "coxphf") "coxphf, included" else
   "coxphf not installed, left out (R does less work than survmc: the ratio is an underestimate)"))
