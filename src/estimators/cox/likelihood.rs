@@ -170,16 +170,19 @@ impl Sweep {
         beta: &[f64],
     ) -> f64 {
         let p = if P == 0 { self.p } else { P };
-        self.risk.resize(status.len(), 0.0);
-        self.u.fill(0.0);
-        self.imat.fill(0.0);
-        self.a.fill(0.0);
-        self.a2.fill(0.0);
-        self.cmat.fill(0.0);
-        self.cmat2.fill(0.0);
+        let Sweep { u, imat, a, a2, cmat, cmat2, risk: risks, .. } = self;
+        risks.resize(status.len(), 0.0);
+        u.fill(0.0);
+        imat.fill(0.0);
+        a.fill(0.0);
+        a2.fill(0.0);
+        cmat.fill(0.0);
+        cmat2.fill(0.0);
         let mut loglik = 0.0;
         let mut denom = 0.0;
         let mut memo = ExpMemo::default();
+        // row i of a lower triangle, as a slice (what the compiler can see through)
+        let row = |i: usize| i * p..i * p + i + 1;
         for &(start, end) in groups.iter().rev() {
             let mut n_dead = 0usize;
             let mut denom2 = 0.0;
@@ -190,25 +193,26 @@ impl Sweep {
                     zbeta += beta[k] * xi[k];
                 }
                 let risk = memo.exp(zbeta);
-                self.risk[pos] = risk;
-                if status[pos] {
+                risks[pos] = risk;
+                // (risk x_i) x_j: the product of the subject-by-subject formula, in its order
+                let (sum_a, sum_c) = if status[pos] {
                     n_dead += 1;
                     denom2 += risk;
                     loglik += zbeta;
-                    for i in 0..p {
-                        self.u[i] += xi[i];
-                        self.a2[i] += risk * xi[i];
-                        for j in 0..=i {
-                            self.cmat2[i * p + j] += risk * xi[i] * xi[j];
-                        }
+                    for (ui, xk) in u.iter_mut().zip(xi) {
+                        *ui += xk;
                     }
+                    (&mut *a2, &mut *cmat2)
                 } else {
                     denom += risk;
-                    for i in 0..p {
-                        self.a[i] += risk * xi[i];
-                        for j in 0..=i {
-                            self.cmat[i * p + j] += risk * xi[i] * xi[j];
-                        }
+                    (&mut *a, &mut *cmat)
+                };
+                for i in 0..p {
+                    let rxi = risk * xi[i];
+                    sum_a[i] += rxi;
+                    let r = row(i);
+                    for (c, xj) in sum_c[r].iter_mut().zip(&xi[..=i]) {
+                        *c += rxi * xj;
                     }
                 }
             }
@@ -219,13 +223,18 @@ impl Sweep {
             if ties == Ties::Breslow || n_dead == 1 {
                 denom += denom2;
                 loglik -= dead_wt * denom.ln();
+                for (ai, a2i) in a.iter_mut().zip(a2.iter()) {
+                    *ai += a2i;
+                }
                 for i in 0..p {
-                    self.a[i] += self.a2[i];
-                    let mean = self.a[i] / denom;
-                    self.u[i] -= dead_wt * mean;
-                    for j in 0..=i {
-                        self.cmat[i * p + j] += self.cmat2[i * p + j];
-                        self.imat[i * p + j] += dead_wt * (self.cmat[i * p + j] - mean * self.a[j]) / denom;
+                    let mean = a[i] / denom;
+                    u[i] -= dead_wt * mean;
+                    let r = row(i);
+                    for (((c, c2), im), aj) in
+                        cmat[r.clone()].iter_mut().zip(&cmat2[r.clone()]).zip(&mut imat[r]).zip(&a[..=i])
+                    {
+                        *c += c2;
+                        *im += dead_wt * (*c - mean * aj) / denom;
                     }
                 }
             } else {
@@ -234,19 +243,24 @@ impl Sweep {
                 for _ in 0..n_dead {
                     denom += denom2 / d;
                     loglik -= denom.ln();
+                    for (ai, a2i) in a.iter_mut().zip(a2.iter()) {
+                        *ai += a2i / d;
+                    }
                     for i in 0..p {
-                        self.a[i] += self.a2[i] / d;
-                        let mean = self.a[i] / denom;
-                        self.u[i] -= mean;
-                        for j in 0..=i {
-                            self.cmat[i * p + j] += self.cmat2[i * p + j] / d;
-                            self.imat[i * p + j] += (self.cmat[i * p + j] - mean * self.a[j]) / denom;
+                        let mean = a[i] / denom;
+                        u[i] -= mean;
+                        let r = row(i);
+                        for (((c, c2), im), aj) in
+                            cmat[r.clone()].iter_mut().zip(&cmat2[r.clone()]).zip(&mut imat[r]).zip(&a[..=i])
+                        {
+                            *c += c2 / d;
+                            *im += (*c - mean * aj) / denom;
                         }
                     }
                 }
             }
-            self.a2.fill(0.0);
-            self.cmat2.fill(0.0);
+            a2.fill(0.0);
+            cmat2.fill(0.0);
         }
         // the lower triangle is what `ldl::factor` reads; mirror it for readers of the full matrix
         for i in 0..p {
