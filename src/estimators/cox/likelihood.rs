@@ -318,14 +318,13 @@ impl Tally {
         if n > usize::from(u16::MAX) {
             return None;
         }
-        let n_death_times = groups.iter().filter(|&&(start, end)| status[start..end].contains(&true)).count();
         let mut t = Tally {
             p,
             n_patterns: 0,
             patterns: [0.0; MAX_PATTERNS * MAX_P],
             deaths: [0.0; MAX_PATTERNS],
             x_deaths: [0.0; MAX_P],
-            blocks: Vec::with_capacity(BLOCK * n_death_times),
+            blocks: Vec::with_capacity(BLOCK * groups.len()),
         };
         // one backward pass: each row's pattern found by a scan of the (at most 8) known ones,
         // counted as joining the risk set or dying; a block closes at each death time (subjects
@@ -348,13 +347,11 @@ impl Tally {
                     }
                     None => return None,
                 };
-                if status[pos] {
-                    current[0] += 1;
-                    current[1 + MAX_PATTERNS + q] += 1;
-                    t.deaths[q] += 1.0;
-                } else {
-                    current[1 + q] += 1;
-                }
+                // without a branch on the status (it is what the data make unpredictable)
+                let died = usize::from(status[pos]);
+                current[0] += died as u16;
+                current[1 + died * MAX_PATTERNS + q] += 1;
+                t.deaths[q] += died as f64;
             }
             if current[0] > 0 {
                 t.blocks.extend_from_slice(&current);
