@@ -87,9 +87,6 @@ fn test_in(data: &SurvivalData, group: &[usize], k: usize, rho: f64, scratch: &m
     keys.clear();
     keys.extend(data.time().iter().zip(data.event()).zip(group).map(|((&t, &e), &g)| key(t, e, g)));
     keys.sort_unstable();
-    let time_bits = |key: u128| (key >> 64) as u64;
-    let group_of = |key: u128| (key as u64 >> 1) as usize;
-    let is_event = |key: u128| key & 1 == 1;
 
     let mut n = vec![0usize; k];
     for &g in group {
@@ -103,7 +100,45 @@ fn test_in(data: &SurvivalData, group: &[usize], k: usize, rho: f64, scratch: &m
     deaths_g.clear();
     deaths_g.resize(k, 0.0);
 
-    // forward sweep over distinct times; S(t-) of the pooled sample is the weight
+    // two groups (the common case) get loops of constant length
+    let sums = Sums { observed: &mut observed, expected: &mut expected, var: &mut var };
+    if k == 2 {
+        sweep(keys, 2, rho, at_risk, deaths_g, sums);
+    } else {
+        sweep(keys, k, rho, at_risk, deaths_g, sums);
+    }
+
+    let mut degenerate = n.iter().position(|&c| c == 0).map(|group_idx| Degenerate::EmptyGroup { group_idx });
+    let (chisq, df) =
+        if rho.is_finite() { chisq(&observed, &expected, &var, k) } else { (Err(Degenerate::InvalidRho), 0) };
+    let chisq = match chisq {
+        Ok(x) => Some(x),
+        Err(why) => {
+            degenerate = Some(why);
+            None
+        }
+    };
+    let p = chisq.and_then(|x| ChiSquared::new(df as f64).ok().map(|d| d.sf(x)));
+    LogRank { rho, n, observed, expected, var, chisq, df, p, degenerate }
+}
+
+/// What `sweep` accumulates: observed, expected (length k) and the variance (k x k).
+struct Sums<'a> {
+    observed: &'a mut [f64],
+    expected: &'a mut [f64],
+    var: &'a mut [f64],
+}
+
+/// The forward sweep over distinct times of the sorted `keys`; S(t-) of the pooled sample is the
+/// weight. Inlined so that a constant `k` unrolls its loops.
+#[inline(always)]
+fn sweep(keys: &[u128], k: usize, rho: f64, at_risk: &mut [f64], deaths_g: &mut [f64], sums: Sums) {
+    let Sums { observed, expected, var } = sums;
+    let (at_risk, deaths_g) = (&mut at_risk[..k], &mut deaths_g[..k]);
+    let (observed, expected, var) = (&mut observed[..k], &mut expected[..k], &mut var[..k * k]);
+    let time_bits = |key: u128| (key >> 64) as u64;
+    let group_of = |key: u128| (key as u64 >> 1) as usize;
+    let is_event = |key: u128| key & 1 == 1;
     let n_total = keys.len();
     let mut km = 1.0_f64;
     let mut i = 0;
@@ -142,19 +177,6 @@ fn test_in(data: &SurvivalData, group: &[usize], k: usize, rho: f64, scratch: &m
         }
         i = j;
     }
-
-    let mut degenerate = n.iter().position(|&c| c == 0).map(|group_idx| Degenerate::EmptyGroup { group_idx });
-    let (chisq, df) =
-        if rho.is_finite() { chisq(&observed, &expected, &var, k) } else { (Err(Degenerate::InvalidRho), 0) };
-    let chisq = match chisq {
-        Ok(x) => Some(x),
-        Err(why) => {
-            degenerate = Some(why);
-            None
-        }
-    };
-    let p = chisq.and_then(|x| ChiSquared::new(df as f64).ok().map(|d| d.sf(x)));
-    LogRank { rho, n, observed, expected, var, chisq, df, p, degenerate }
 }
 
 /// R's survdiff: keep groups with expected > 0, drop the first of them, solve.
