@@ -455,12 +455,18 @@ impl TwoByK {
                 continue;
             }
             self.u.resize(start + cap + 1, 1.0);
-            let u = &mut self.u[start..];
+            let u = &mut self.u[start..start + cap + 1];
+            // the running product in a register (no store-to-load chain); counts as i64 convert in
+            // one instruction
+            let mut v = 1.0;
             for a in (0..mode).rev() {
-                u[a] = u[a + 1] * ((a + 1) as f64 / (c - a) as f64);
+                v *= (a + 1) as i64 as f64 / (c - a) as i64 as f64;
+                u[a] = v;
             }
+            let mut v = 1.0;
             for a in mode..cap {
-                u[a + 1] = u[a] * ((c - a) as f64 / (a + 1) as f64);
+                v *= (c - a) as i64 as f64 / (a + 1) as i64 as f64;
+                u[a + 1] = v;
             }
         }
         let stride = r1 + 1;
