@@ -864,8 +864,8 @@ impl LargeSearch<'_> {
         if self.work > TWO_BY_K_LARGE_MAX_WORK {
             return false;
         }
-        for a in inner_lo..inner_hi {
-            let (t_child, r_child) = (t + f[a], r - a);
+        for (a, &f_a) in f.iter().enumerate().take(inner_hi).skip(inner_lo) {
+            let (t_child, r_child) = (t + f_a, r - a);
             if t_child + ws.hi[(j + 1) * stride + r_child] >= threshold
                 && !self.visit(j + 1, r_child, t_child)
             {
