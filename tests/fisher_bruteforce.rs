@@ -109,6 +109,10 @@ fn fill(
 }
 
 fn check(n_rows: usize, n_cols: usize, counts: &[u64]) -> Result<(), String> {
+    check_within(n_rows, n_cols, counts, REL_TOL)
+}
+
+fn check_within(n_rows: usize, n_cols: usize, counts: &[u64], rel_tol: f64) -> Result<(), String> {
     let t = ContingencyTable::from_counts(n_rows, n_cols, counts.to_vec()).unwrap();
     let f = fisher_exact(&t);
     let p = f.p.ok_or_else(|| format!("{counts:?}: no p ({:?})", f.status))?;
@@ -116,7 +120,7 @@ fn check(n_rows: usize, n_cols: usize, counts: &[u64]) -> Result<(), String> {
         return Err(format!("{counts:?}: status {:?}", f.status));
     }
     let b = brute_force(n_rows, n_cols, counts);
-    if (p - b).abs() > REL_TOL * b.max(1e-300) {
+    if (p - b).abs() > rel_tol * b.max(1e-300) {
         return Err(format!("{n_rows}x{n_cols} {counts:?}: p {p:e}, brute force {b:e}"));
     }
     Ok(())
@@ -163,6 +167,27 @@ fn every_small_2xk_table() {
 fn every_small_2x2_and_3x3_table() {
     assert_eq!(every_table(2, 2, 20), 10626);
     assert_eq!(every_table(3, 3, 6), 5005);
+}
+
+/// 2 x k tables past n = 500, where `tables.rs` runs its large-n search (probabilities relative to
+/// the observed table's, tails summed by hypergeometric ratios): near independence, skewed, and
+/// with p far in the tail (down to ~1e-150, where the cached tail sums give way to direct ones).
+/// That search differences log-factorials of a few thousand, so the agreement asked is 1e-10.
+#[test]
+fn large_2xk_tables_match_brute_force() {
+    let cases: [(usize, &[u64]); 7] = [
+        (3, &[170, 170, 170, 170, 170, 170]),
+        (3, &[200, 150, 160, 140, 190, 180]),
+        (3, &[300, 20, 10, 5, 150, 115]),
+        (3, &[250, 1, 0, 0, 130, 130]),
+        (3, &[3, 250, 8, 260, 2, 9]),
+        (4, &[10, 12, 200, 40, 11, 9, 210, 38]),
+        (5, &[20, 1, 150, 30, 60, 2, 25, 160, 40, 20]),
+    ];
+    for (k, counts) in cases {
+        assert!(counts.iter().sum::<u64>() > 500);
+        check_within(2, k, counts, 1e-10).unwrap();
+    }
 }
 
 /// A 2 x k table of `n` patients: group sizes and column proportions drawn, as in Table 1.

@@ -56,35 +56,100 @@ pub struct LogRank {
 /// `group` comes from a `Factor` (`codes()`, `n_levels()`); a code `>= n_groups` or a length other
 /// than `data.len()` is a caller bug and panics, as `SurvivalData::subset` does on a bad index.
 pub fn test(data: &SurvivalData, group: &[usize], n_groups: usize, rho: f64) -> LogRank {
-    let k = n_groups;
     assert_eq!(group.len(), data.len(), "one group code per subject");
-    // sort by time, events first at ties (R: order(time, -status))
-    let mut obs: Vec<(f64, bool, usize)> =
-        data.time().iter().zip(data.event()).zip(group).map(|((&t, &e), &g)| (t, e, g)).collect();
-    obs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+    SCRATCH.with_borrow_mut(|scratch| test_in(data, group, n_groups, rho, scratch))
+}
+
+thread_local! {
+    /// The buffers of `test` (one set per thread).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Reused buffers of `test`.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// One key per subject: the time's bits (times are >= 0, so their bits sort as they do, once
+    /// -0 is made +0), then the group code and the event flag.
+    keys: Vec<u128>,
+    at_risk: Vec<f64>,
+    deaths_g: Vec<f64>,
+}
+
+/// Subject's sort key: time bits in the high half, `group << 1 | event` in the low half.
+fn key(time: f64, event: bool, group: usize) -> u128 {
+    // + 0.0 turns -0 into +0 (the two are one time, as `==` has it)
+    (u128::from((time + 0.0).to_bits()) << 64) | ((group as u128) << 1) | u128::from(event)
+}
+
+fn test_in(data: &SurvivalData, group: &[usize], k: usize, rho: f64, scratch: &mut Scratch) -> LogRank {
+    // sort by time; the order within a time does not matter (a time's subjects are taken together)
+    let Scratch { keys, at_risk, deaths_g } = scratch;
+    keys.clear();
+    keys.extend(data.time().iter().zip(data.event()).zip(group).map(|((&t, &e), &g)| key(t, e, g)));
+    keys.sort_unstable();
 
     let mut n = vec![0usize; k];
-    for o in &obs {
-        n[o.2] += 1;
+    for &g in group {
+        n[g] += 1;
     }
     let mut observed = vec![0.0; k];
     let mut expected = vec![0.0; k];
     let mut var = vec![0.0; k * k];
-    let mut at_risk: Vec<f64> = n.iter().map(|&c| c as f64).collect();
-    let mut deaths_g = vec![0.0; k];
+    at_risk.clear();
+    at_risk.extend(n.iter().map(|&c| c as f64));
+    deaths_g.clear();
+    deaths_g.resize(k, 0.0);
 
-    // forward sweep over distinct times; S(t-) of the pooled sample is the weight
-    let n_total = obs.len();
+    // two groups (the common case) get loops of constant length
+    let sums = Sums { observed: &mut observed, expected: &mut expected, var: &mut var };
+    if k == 2 {
+        sweep(keys, 2, rho, at_risk, deaths_g, sums);
+    } else {
+        sweep(keys, k, rho, at_risk, deaths_g, sums);
+    }
+
+    let mut degenerate = n.iter().position(|&c| c == 0).map(|group_idx| Degenerate::EmptyGroup { group_idx });
+    let (chisq, df) =
+        if rho.is_finite() { chisq(&observed, &expected, &var, k) } else { (Err(Degenerate::InvalidRho), 0) };
+    let chisq = match chisq {
+        Ok(x) => Some(x),
+        Err(why) => {
+            degenerate = Some(why);
+            None
+        }
+    };
+    let p = chisq.and_then(|x| ChiSquared::new(df as f64).ok().map(|d| d.sf(x)));
+    LogRank { rho, n, observed, expected, var, chisq, df, p, degenerate }
+}
+
+/// What `sweep` accumulates: observed, expected (length k) and the variance (k x k).
+struct Sums<'a> {
+    observed: &'a mut [f64],
+    expected: &'a mut [f64],
+    var: &'a mut [f64],
+}
+
+/// The forward sweep over distinct times of the sorted `keys`; S(t-) of the pooled sample is the
+/// weight. Inlined so that a constant `k` unrolls its loops.
+#[inline(always)]
+fn sweep(keys: &[u128], k: usize, rho: f64, at_risk: &mut [f64], deaths_g: &mut [f64], sums: Sums) {
+    let Sums { observed, expected, var } = sums;
+    let (at_risk, deaths_g) = (&mut at_risk[..k], &mut deaths_g[..k]);
+    let (observed, expected, var) = (&mut observed[..k], &mut expected[..k], &mut var[..k * k]);
+    let time_bits = |key: u128| (key >> 64) as u64;
+    let group_of = |key: u128| (key as u64 >> 1) as usize;
+    let is_event = |key: u128| key & 1 == 1;
+    let n_total = keys.len();
     let mut km = 1.0_f64;
     let mut i = 0;
     while i < n_total {
-        let t = obs[i].0;
+        let t = time_bits(keys[i]);
         let n_risk = (n_total - i) as f64;
         let mut j = i;
         deaths_g.iter_mut().for_each(|d| *d = 0.0);
-        while j < n_total && obs[j].0 == t {
-            if obs[j].1 {
-                deaths_g[obs[j].2] += 1.0;
+        while j < n_total && time_bits(keys[j]) == t {
+            if is_event(keys[j]) {
+                deaths_g[group_of(keys[j])] += 1.0;
             }
             j += 1;
         }
@@ -107,24 +172,11 @@ pub fn test(data: &SurvivalData, group: &[usize], n_groups: usize, rho: f64) -> 
             }
             km *= (n_risk - deaths) / n_risk;
         }
-        for o in &obs[i..j] {
-            at_risk[o.2] -= 1.0;
+        for &key in &keys[i..j] {
+            at_risk[group_of(key)] -= 1.0;
         }
         i = j;
     }
-
-    let mut degenerate = n.iter().position(|&c| c == 0).map(|group_idx| Degenerate::EmptyGroup { group_idx });
-    let (chisq, df) =
-        if rho.is_finite() { chisq(&observed, &expected, &var, k) } else { (Err(Degenerate::InvalidRho), 0) };
-    let chisq = match chisq {
-        Ok(x) => Some(x),
-        Err(why) => {
-            degenerate = Some(why);
-            None
-        }
-    };
-    let p = chisq.and_then(|x| ChiSquared::new(df as f64).ok().map(|d| d.sf(x)));
-    LogRank { rho, n, observed, expected, var, chisq, df, p, degenerate }
 }
 
 /// R's survdiff: keep groups with expected > 0, drop the first of them, solve.
@@ -192,6 +244,26 @@ mod tests {
         // Python 3.11 math.erfc(math.sqrt(4/13)) = 0.4327675806677847
         assert!(close(r.chisq.unwrap(), 8.0 / 13.0));
         assert!((r.p.unwrap() - 0.432_767_580_667_784_7).abs() < 1e-13);
+    }
+
+    #[test]
+    fn order_of_subjects_and_signed_zeros_change_nothing() {
+        // the same subjects in reverse order, a time 0 written as -0 in one copy: every number
+        // bit for bit the same (a time's subjects are taken together, whatever their order)
+        let time = [0.0, 3.0, 1.0, 3.0, 2.0, 5.0, 1.0, 4.0, 3.0, 0.0];
+        let event = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1];
+        let group = [0, 1, 2, 0, 1, 2, 0, 1, 2, 2];
+        let rev =
+            |v: &[f64]| -> Vec<f64> { v.iter().rev().map(|&t| if t == 0.0 { -0.0 } else { t }).collect() };
+        let event_rev: Vec<u8> = event.iter().rev().copied().collect();
+        let group_rev: Vec<usize> = group.iter().rev().copied().collect();
+        for rho in [0.0, 1.0] {
+            let a = test(&data(&time, &event), &group, 3, rho);
+            let b = test(&data(&rev(&time), &event_rev), &group_rev, 3, rho);
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            assert_eq!(a.chisq.map(f64::to_bits), b.chisq.map(f64::to_bits));
+            assert!(a.chisq.is_some() && a.df == 2);
+        }
     }
 
     #[test]

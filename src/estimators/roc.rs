@@ -28,6 +28,7 @@
 //! pROC's automatic direction compares medians, not AUCs: it can give an AUC below 0.5 when the
 //! medians and the bulk of the ranks disagree (see the unit test `auto_direction_can_give_auc_below_half`).
 
+use crate::estimators::mann_whitney::{for_each_tie_run, from_total_order_key, total_order_key};
 use thiserror::Error;
 
 /// Which side of a threshold counts as positive, in pROC's notation `controls DIR cases`.
@@ -104,7 +105,11 @@ pub enum RocError {
 /// result's list of Youden optima.
 #[derive(Debug, Default, Clone)]
 pub struct RocWorkspace {
-    sorted: Vec<(f64, bool)>,
+    /// Markers of the controls and of the cases as `f64::total_cmp` keys, each sorted.
+    controls: Vec<i64>,
+    cases: Vec<i64>,
+    /// (value, n_control, n_case) per distinct marker value, ascending.
+    groups: Vec<(f64, usize, usize)>,
 }
 
 impl RocWorkspace {
@@ -113,29 +118,36 @@ impl RocWorkspace {
     }
 }
 
+thread_local! {
+    /// The buffers of `fit` and `fit_direction` (one set per thread).
+    static WORKSPACE: std::cell::RefCell<RocWorkspace> = std::cell::RefCell::new(RocWorkspace::new());
+}
+
 /// 97.5% standard normal quantile, R 4.2.2 `qnorm(0.975)` printed with 16 significant digits.
 const Z_975: f64 = 1.959963984540054;
 
 /// ROC analysis of `marker` for the outcome `event` (true = case), direction chosen as pROC's "auto".
 pub fn fit(marker: &[f64], event: &[bool]) -> Result<RocFit, RocError> {
-    fit_with(&mut RocWorkspace::new(), marker, event)
+    WORKSPACE.with_borrow_mut(|ws| fit_with(ws, marker, event))
 }
 
 /// As [`fit`], reusing `ws`'s buffers.
 pub fn fit_with(ws: &mut RocWorkspace, marker: &[f64], event: &[bool]) -> Result<RocFit, RocError> {
     prepare(ws, marker, event)?;
-    let direction = auto_direction(&ws.sorted);
-    Ok(analyse(&ws.sorted, direction))
+    let direction = auto_direction(ws);
+    Ok(analyse(ws, direction))
 }
 
 /// ROC analysis with a fixed direction (pROC's `direction = "<"` or `">"`).
 pub fn fit_direction(marker: &[f64], event: &[bool], direction: Direction) -> Result<RocFit, RocError> {
-    let mut ws = RocWorkspace::new();
-    prepare(&mut ws, marker, event)?;
-    Ok(analyse(&ws.sorted, direction))
+    WORKSPACE.with_borrow_mut(|ws| {
+        prepare(ws, marker, event)?;
+        Ok(analyse(ws, direction))
+    })
 }
 
-/// Validates and sorts (marker, event) pairs by marker into `ws.sorted`.
+/// Validates, sorts the markers of each outcome (two short sorts of integer keys) and merges them
+/// into tie groups.
 fn prepare(ws: &mut RocWorkspace, marker: &[f64], event: &[bool]) -> Result<(), RocError> {
     if marker.len() != event.len() {
         return Err(RocError::LengthMismatch { n_marker: marker.len(), n_outcome: event.len() });
@@ -143,58 +155,38 @@ fn prepare(ws: &mut RocWorkspace, marker: &[f64], event: &[bool]) -> Result<(), 
     if let Some((row_idx, &value)) = marker.iter().enumerate().find(|(_, x)| !x.is_finite()) {
         return Err(RocError::NonFiniteMarker { row_idx, value });
     }
-    ws.sorted.clear();
-    ws.sorted.extend(marker.iter().copied().zip(event.iter().copied()));
-    ws.sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    ws.controls.clear();
+    ws.cases.clear();
+    for (&v, &e) in marker.iter().zip(event) {
+        if e { &mut ws.cases } else { &mut ws.controls }.push(total_order_key(v));
+    }
+    ws.controls.sort_unstable();
+    ws.cases.sort_unstable();
+    ws.groups.clear();
+    let groups = &mut ws.groups;
+    for_each_tie_run(&ws.controls, &ws.cases, |value, c0, c1| groups.push((value, c0, c1)));
     Ok(())
 }
 
 /// pROC's "auto": "<" when median(controls) <= median(cases), else ">". `Less` when a group is empty.
-fn auto_direction(sorted: &[(f64, bool)]) -> Direction {
-    let n_case = sorted.iter().filter(|p| p.1).count();
-    let n_control = sorted.len() - n_case;
-    if n_case == 0 || n_control == 0 {
+fn auto_direction(ws: &RocWorkspace) -> Direction {
+    if ws.cases.is_empty() || ws.controls.is_empty() {
         return Direction::Less;
     }
-    if median_of(sorted, false, n_control) <= median_of(sorted, true, n_case) {
-        Direction::Less
-    } else {
-        Direction::Greater
-    }
+    if median_of(&ws.controls) <= median_of(&ws.cases) { Direction::Less } else { Direction::Greater }
 }
 
-/// Median of the `count` values of `sorted` whose flag is `group`. The midpoint of two values is
-/// computed as a/2 + b/2, the correctly rounded mean, as R's long-double `mean` gives it.
-fn median_of(sorted: &[(f64, bool)], group: bool, count: usize) -> f64 {
-    let hi_idx = count / 2;
-    let lo_idx = if count % 2 == 1 { hi_idx } else { hi_idx - 1 };
-    let mut values = sorted.iter().filter(|p| p.1 == group).map(|p| p.0);
-    let lo = values.nth(lo_idx).unwrap_or(f64::NAN);
-    let hi = if hi_idx == lo_idx { lo } else { values.next().unwrap_or(f64::NAN) };
-    if hi_idx == lo_idx { lo } else { lo * 0.5 + hi * 0.5 }
+/// Median of the sorted keys `sorted` (not empty). The midpoint of two values is computed as
+/// a/2 + b/2, the correctly rounded mean, as R's long-double `mean` gives it.
+fn median_of(sorted: &[i64]) -> f64 {
+    let count = sorted.len();
+    let hi = from_total_order_key(sorted[count / 2]);
+    if count % 2 == 1 { hi } else { from_total_order_key(sorted[count / 2 - 1]) * 0.5 + hi * 0.5 }
 }
 
-/// Walks the tie groups of `sorted` (ascending): yields (value, n_control, n_case) per distinct value.
-fn tie_groups(sorted: &[(f64, bool)]) -> impl Iterator<Item = (f64, usize, usize)> + '_ {
-    let mut idx = 0;
-    std::iter::from_fn(move || {
-        let &(value, _) = sorted.get(idx)?;
-        let (mut c0, mut c1) = (0, 0);
-        while idx < sorted.len() && sorted[idx].0 == value {
-            if sorted[idx].1 {
-                c1 += 1
-            } else {
-                c0 += 1
-            }
-            idx += 1;
-        }
-        Some((value, c0, c1))
-    })
-}
-
-fn analyse(sorted: &[(f64, bool)], direction: Direction) -> RocFit {
-    let n_case = sorted.iter().filter(|p| p.1).count();
-    let n_control = sorted.len() - n_case;
+fn analyse(ws: &RocWorkspace, direction: Direction) -> RocFit {
+    let (n_case, n_control) = (ws.cases.len(), ws.controls.len());
+    let groups = &ws.groups;
     let mut out = RocFit {
         status: RocStatus::Ok,
         n_case,
@@ -213,21 +205,21 @@ fn analyse(sorted: &[(f64, bool)], direction: Direction) -> RocFit {
         out.status = RocStatus::NoControls;
         return out;
     }
-    if sorted[0].0 == sorted[sorted.len() - 1].0 {
+    if groups.len() == 1 {
         out.status = RocStatus::ConstantMarker;
     }
-    let (theta, se) = delong(sorted, direction, n_case, n_control);
+    let (theta, se) = delong(groups, direction, n_case, n_control);
     out.auc = Some(theta);
     out.auc_se = se;
     out.auc_ci = se.map(|s| ((theta - Z_975 * s).clamp(0.0, 1.0), (theta + Z_975 * s).clamp(0.0, 1.0)));
-    out.youden = youden(sorted, direction, n_case, n_control);
+    out.youden = youden(groups, direction, n_case, n_control);
     out
 }
 
 /// AUC and its DeLong standard error (None with fewer than two cases or two controls).
 /// Within a tie group of `c0` controls and `c1` cases, with `below0`/`below1` controls/cases
 /// strictly below it, every case has the same placement and so does every control.
-fn delong(sorted: &[(f64, bool)], direction: Direction, m: usize, n: usize) -> (f64, Option<f64>) {
+fn delong(groups: &[(f64, usize, usize)], direction: Direction, m: usize, n: usize) -> (f64, Option<f64>) {
     let (mf, nf) = (m as f64, n as f64);
     let placements = |below0: usize, below1: usize, c0: usize, c1: usize| -> (f64, f64) {
         let half0 = 0.5 * c0 as f64;
@@ -240,7 +232,7 @@ fn delong(sorted: &[(f64, bool)], direction: Direction, m: usize, n: usize) -> (
     // theta from the exact integer count of won pairs (ties count 1), one rounding only
     let mut twice_wins: u128 = 0;
     let mut below0 = 0;
-    for (_, c0, c1) in tie_groups(sorted) {
+    for &(_, c0, c1) in groups {
         let beaten = match direction {
             Direction::Less => 2 * below0 + c0,
             Direction::Greater => 2 * (n - below0 - c0) + c0,
@@ -254,7 +246,7 @@ fn delong(sorted: &[(f64, bool)], direction: Direction, m: usize, n: usize) -> (
     }
     let (mut ss_case, mut ss_control) = (0.0, 0.0);
     let (mut below0, mut below1) = (0, 0);
-    for (_, c0, c1) in tie_groups(sorted) {
+    for &(_, c0, c1) in groups {
         let (x_case, y_control) = placements(below0, below1, c0, c1);
         ss_case += c1 as f64 * (x_case - theta) * (x_case - theta);
         ss_control += c0 as f64 * (y_control - theta) * (y_control - theta);
@@ -266,7 +258,7 @@ fn delong(sorted: &[(f64, bool)], direction: Direction, m: usize, n: usize) -> (
 }
 
 /// Every point maximising se + sp over pROC's thresholds, in pROC's order.
-fn youden(sorted: &[(f64, bool)], direction: Direction, m: usize, n: usize) -> Vec<YoudenPoint> {
+fn youden(groups: &[(f64, usize, usize)], direction: Direction, m: usize, n: usize) -> Vec<YoudenPoint> {
     let (mf, nf) = (m as f64, n as f64);
     // counts of true positives and true negatives at the threshold -Inf
     let (mut tp, mut tn) = match direction {
@@ -288,7 +280,7 @@ fn youden(sorted: &[(f64, bool)], direction: Direction, m: usize, n: usize) -> V
         }
     };
     consider(f64::NEG_INFINITY, f64::NEG_INFINITY, tp, tn);
-    let mut groups = tie_groups(sorted).peekable();
+    let mut groups = groups.iter().copied().peekable();
     let mut previous = f64::NEG_INFINITY;
     while let Some((value, c0, c1)) = groups.next() {
         match direction {
@@ -492,6 +484,31 @@ mod tests {
         }
 
         #[test]
+        fn tie_groups_match_one_pooled_sort(
+            (x, e) in marker_and_outcome(),
+            zero in prop_oneof![Just(0.0), Just(-0.0)],
+        ) {
+            // the groups (hence every number computed from them) are those of one sort of the
+            // (marker, event) pairs, ties by `==` (so -0 and +0 are one value), as before
+            let x: Vec<f64> = x.iter().map(|&v| if v == 0.0 { zero } else { v }).collect();
+            let mut ws = RocWorkspace::new();
+            prepare(&mut ws, &x, &e).unwrap();
+            let mut pooled: Vec<(f64, bool)> = x.iter().copied().zip(e.iter().copied()).collect();
+            pooled.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut expected: Vec<(f64, usize, usize)> = Vec::new();
+            for &(v, case) in &pooled {
+                match expected.last_mut() {
+                    Some(g) if g.0 == v => if case { g.2 += 1 } else { g.1 += 1 },
+                    _ => expected.push((v, usize::from(!case), usize::from(case))),
+                }
+            }
+            let bits = |g: &[(f64, usize, usize)]| -> Vec<(u64, usize, usize)> {
+                g.iter().map(|&(v, a, b)| (v.to_bits(), a, b)).collect()
+            };
+            prop_assert_eq!(bits(&ws.groups), bits(&expected));
+        }
+
+        #[test]
         fn flipping_the_sign_flips_the_direction_and_keeps_the_auc((x, e) in marker_and_outcome()) {
             let r = fit(&x, &e).unwrap();
             let neg: Vec<f64> = x.iter().map(|v| -v).collect();
@@ -499,8 +516,7 @@ mod tests {
             let medians_differ = r.auc.is_some() && {
                 let mut ws = RocWorkspace::new();
                 prepare(&mut ws, &x, &e).unwrap();
-                let n_case = e.iter().filter(|&&v| v).count();
-                median_of(&ws.sorted, true, n_case) != median_of(&ws.sorted, false, e.len() - n_case)
+                median_of(&ws.cases) != median_of(&ws.controls)
             };
             if medians_differ {
                 prop_assert_ne!(r.direction, s.direction);
