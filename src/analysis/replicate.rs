@@ -804,6 +804,8 @@ fn group_labels(cohort: &Cohort, rows: &[usize], by: GroupBy) -> Vec<Option<usiz
 /// The complete cases of `columns` as prepared Cox data and covariate columns; None when there are
 /// no rows, no events or a constant column. `sorted` is `CoxData::new(d)`: the complete cases'
 /// order is taken from it (no sort per model), and it is used as is when no row is dropped.
+/// One pass over the subjects finds the complete cases, gathers their values, and notes whether
+/// any of them died and whether each column varies.
 fn complete_cases<'a>(
     d: &SurvivalData,
     sorted: &'a CoxData,
@@ -811,19 +813,26 @@ fn complete_cases<'a>(
     cohort: &Cohort,
     columns: &[usize],
 ) -> Option<(Cow<'a, CoxData>, Vec<Vec<f64>>)> {
-    let present = |k: usize| columns.iter().all(|&j| cohort.column(j)[cohort_rows[k]].is_some());
-    let keep = filtered(d.len(), (0..d.len()).filter(|&k| present(k)));
-    if keep.is_empty() || !keep.iter().any(|&k| d.event()[k]) {
+    let n = d.len();
+    let cols: Vec<&[Option<f64>]> = columns.iter().map(|&j| cohort.column(j)).collect();
+    let mut x: Vec<Vec<f64>> = columns.iter().map(|_| Vec::with_capacity(n)).collect();
+    let mut new_idx = vec![usize::MAX; n];
+    let mut n_kept = 0;
+    let mut any_event = false;
+    for (k, (&i, &event)) in cohort_rows.iter().zip(d.event()).enumerate() {
+        if cols.iter().all(|c| c[i].is_some()) {
+            for (xc, c) in x.iter_mut().zip(&cols) {
+                xc.push(c[i].unwrap_or(0.0));
+            }
+            new_idx[k] = n_kept;
+            n_kept += 1;
+            any_event |= event;
+        }
+    }
+    if n_kept == 0 || !any_event || x.iter().any(|col| col.iter().all(|&v| v == col[0])) {
         return None;
     }
-    let x: Vec<Vec<f64>> = columns
-        .iter()
-        .map(|&j| keep.iter().map(|&k| cohort.column(j)[cohort_rows[k]].unwrap_or(0.0)).collect())
-        .collect();
-    if x.iter().any(|col| col.iter().all(|&v| v == col[0])) {
-        return None;
-    }
-    let cd = if keep.len() == d.len() { Cow::Borrowed(sorted) } else { Cow::Owned(sorted.restrict(&keep)) };
+    let cd = if n_kept == n { Cow::Borrowed(sorted) } else { Cow::Owned(sorted.restrict_mapped(&new_idx, n_kept)) };
     Some((cd, x))
 }
 

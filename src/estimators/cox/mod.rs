@@ -127,8 +127,15 @@ impl CoxData {
         for (k, &row_idx) in keep.iter().enumerate() {
             new_idx[row_idx] = k;
         }
-        let mut order = Vec::with_capacity(keep.len());
-        let mut status = Vec::with_capacity(keep.len());
+        self.restrict_mapped(&new_idx, keep.len())
+    }
+
+    /// [`CoxData::restrict`] given, for each row of the data, its index among the `n_kept` kept
+    /// rows (`usize::MAX` for a dropped row; kept rows numbered in ascending order).
+    pub fn restrict_mapped(&self, new_idx: &[usize], n_kept: usize) -> CoxData {
+        debug_assert_eq!(new_idx.len(), self.order.len());
+        let mut order = Vec::with_capacity(n_kept);
+        let mut status = Vec::with_capacity(n_kept);
         let mut groups = Vec::with_capacity(self.groups.len());
         for &(start, end) in &self.groups {
             let group_start = order.len();
