@@ -26,10 +26,6 @@ use survmc::estimators::cox::{self, CoxControl, CoxData, Ties};
 use survmc::estimators::tables::{self, ContingencyTable};
 use survmc::estimators::{km, logrank, mann_whitney, maxstat, roc};
 
-/// The allocator of the `survmc` binary (src/main.rs), so that the benches time what users run.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const SIZES: [usize; 3] = [53, 500, 5000];
 const SEED: u64 = 20261126;
 

@@ -25,10 +25,6 @@ use survmc::cohort::{self, Cohort, TruthControl};
 use survmc::engine::{self, ProgressMode, Replicate, RunConfig, ScenarioIdentity, Study, rng_for};
 use survmc::study::ScenarioStudy;
 
-/// The allocator of the `survmc` binary (src/main.rs), so that the benches time what users run.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const CYCLE: u64 = 1000;
 /// Replicates per block in the engine bench: the engine parallelises over blocks (and over the
 /// pilot, block 0, computed first), so 2000 replicates are 8 blocks for the threads to share.
