@@ -10,13 +10,14 @@
 # each batch timed with time.perf_counter() and lasting at least 0.5 s, for about `seconds` (default
 # 20) and at least 5 batches; `scope` says what one replicate includes, without commas).
 #
-# The cohort is drawn as benches/peers/replicate.R draws it (numpy's generator, default_rng(20240601),
-# in place of R's): the reduced version of the scenario with the same 36/17 strata, n = 53, the same
+# The cohort is a reduced version of the scenario (numpy's generator, default_rng(20240601); the R
+# peer now draws the scenario's own 41 characteristics, this one the earlier R peer's reduction):
+# the same 36/17 strata, n = 53, the same
 # kinds and numbers of columns (3 normal, 6 lognormal with 4-8 missing values, 9 binary, 10
 # categorical with 3-4 levels, 7 derived indicators: 35 screened columns) and exponential OS and
 # progression times driven by 3 of them, censoring by era, treatment at progression among 3 options.
-# So the Python and R peers analyse cohorts of the same distribution, and all three sides include
-# the generation in the time.
+# The cost of these fits depends on n, the numbers of events and distinct times and the numbers of
+# levels, which match; all three sides include the generation in the time.
 #
 # Per replicate (library in brackets):
 # - KM of OS (S at 12, 36, 60) and PFS (S at 60) [lifelines KaplanMeierFitter], with the log,
