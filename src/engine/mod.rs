@@ -706,8 +706,19 @@ fn finalize(
     until_mcse: Option<f64>,
 ) -> Result<RunSummary, EngineError> {
     let mut total = BlockAccumulator::new(&run.schema, &run.be_grids);
-    for b in 0..n_used {
-        total.merge(&blocks::read_block(dir, b, run)?.acc);
+    // Reading a block (parsing its JSON) costs far more than merging it: blocks are read in
+    // parallel, a few per thread at a time (bounded memory), and merged in block order, which
+    // fixes the bits. The first failing block in order is the error reported.
+    let chunk = 2 * rayon::current_num_threads().max(1) as u64;
+    let mut start = 0;
+    while start < n_used {
+        let end = (start + chunk).min(n_used);
+        let files: Vec<Result<blocks::BlockFile, EngineError>> =
+            (start..end).into_par_iter().map(|b| blocks::read_block(dir, b, run)).collect();
+        for file in files {
+            total.merge(&file?.acc);
+        }
+        start = end;
     }
     let summary = RunSummary::new(run, &total, n_used);
     run_output::write_outputs(dir, run, &summary, n_used, stop, until_mcse)?;
