@@ -599,11 +599,7 @@ fn screening(
     out.choices[sc.n_false] = Choice::Value(n_false as f64);
     out.choices[sc.any_false] = Choice::Category(u32::from(n_false > 0));
     let mut false_independent = false;
-    let multivariate = if chosen.is_empty() {
-        None
-    } else {
-        fit_os(&chosen)
-    };
+    let multivariate = if chosen.is_empty() { None } else { fit_os(&chosen) };
     if let Some(fit) = multivariate {
         for (m, &j) in chosen.iter().enumerate() {
             let o = cox_observation(&fit, m);
@@ -832,7 +828,11 @@ fn complete_cases<'a>(
     if n_kept == 0 || !any_event || x.iter().any(|col| col.iter().all(|&v| v == col[0])) {
         return None;
     }
-    let cd = if n_kept == n { Cow::Borrowed(sorted) } else { Cow::Owned(sorted.restrict_mapped(&new_idx, n_kept)) };
+    let cd = if n_kept == n {
+        Cow::Borrowed(sorted)
+    } else {
+        Cow::Owned(sorted.restrict_mapped(&new_idx, n_kept))
+    };
     Some((cd, x))
 }
 
