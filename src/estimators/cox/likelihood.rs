@@ -9,6 +9,12 @@
 //! ```
 //! The sweep runs from the largest time down, adding subjects to the risk set, so one pass costs
 //! O(n p^2). Efron (1977) JASA 72:557; Breslow (1974) Biometrics 30:89.
+//!
+//! When the covariates take few distinct rows (binary and few-level columns), [`Tally`] counts the
+//! subjects of each pattern joining the risk set before each death time once, and every later
+//! evaluation adds count x term per pattern: the same sums in another order (equal to rounding),
+//! with one exp per pattern instead of one per subject. [`Likelihood`] picks the tally when it
+//! applies; Newton–Raphson and the profile intervals evaluate through it.
 
 use super::Ties;
 
