@@ -144,6 +144,10 @@ proptest! {
         let f = fit(&d, &[x], Ties::Efron, &c).unwrap();
         let g = fit(&d, &[xs], Ties::Efron, &c).unwrap();
         prop_assume!(f.termination == Termination::Converged && g.termination == Termination::Converged);
+        // A diverging fit can end with I underflowed to 0: the column is then aliased and its
+        // coefficient NA, as in R (the saved regression case: coxph gives coef NA, var 0, loglik
+        // +0.0208 after 19 iterations, as survmc does). Shift invariance is about the others.
+        prop_assume!(!f.aliased[0] && !g.aliased[0]);
         prop_assert!(close(f.coef[0], g.coef[0], 1e-7), "{} vs {}", f.coef[0], g.coef[0]);
         prop_assert!(close(f.loglik, g.loglik, 1e-10));
         prop_assert!(close(f.se[0], g.se[0], 1e-7));
