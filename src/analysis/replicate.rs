@@ -811,6 +811,14 @@ fn complete_cases<'a>(
 ) -> Option<(Cow<'a, CoxData>, Vec<Vec<f64>>)> {
     let n = d.len();
     let cols: Vec<&[Option<f64>]> = columns.iter().map(|&j| cohort.column(j)).collect();
+    let complete = |c: &&[Option<f64>]| cohort_rows.iter().all(|&i| c[i].is_some());
+    if cols.iter().all(complete) {
+        // every subject is a complete case (most models): the sorted data as they are
+        let x: Vec<Vec<f64>> =
+            cols.iter().map(|c| cohort_rows.iter().map(|&i| c[i].unwrap_or(0.0)).collect()).collect();
+        let varies = |col: &Vec<f64>| col.iter().any(|&v| v != col[0]);
+        return (n > 0 && sorted.n_event() > 0 && x.iter().all(varies)).then_some((Cow::Borrowed(sorted), x));
+    }
     let mut x: Vec<Vec<f64>> = columns.iter().map(|_| Vec::with_capacity(n)).collect();
     let mut new_idx = vec![usize::MAX; n];
     let mut n_kept = 0;

@@ -68,10 +68,12 @@ impl Sweep {
             p,
             u: vec![0.0; p],
             imat: vec![0.0; p * p],
-            a: vec![0.0; p],
-            a2: vec![0.0; p],
-            cmat: vec![0.0; p * p],
-            cmat2: vec![0.0; p * p],
+            // the subject sweep's sums for p > 1, sized at its first use (the one-covariate sweep
+            // keeps them in registers and the tally in arrays)
+            a: Vec::new(),
+            a2: Vec::new(),
+            cmat: Vec::new(),
+            cmat2: Vec::new(),
             risk: Vec::new(),
         }
     }
@@ -178,6 +180,10 @@ impl Sweep {
         let p = if P == 0 { self.p } else { P };
         let Sweep { u, imat, a, a2, cmat, cmat2, risk: risks, .. } = self;
         risks.resize(status.len(), 0.0);
+        a.resize(p, 0.0);
+        a2.resize(p, 0.0);
+        cmat.resize(p * p, 0.0);
+        cmat2.resize(p * p, 0.0);
         u.fill(0.0);
         imat.fill(0.0);
         a.fill(0.0);
@@ -336,11 +342,17 @@ impl Tally {
         // counted as joining the risk set or dying; a block closes at each death time (subjects
         // censored after the last death time join the risk set of the next death)
         let mut current = [0u16; BLOCK];
+        let mut last = 0;
         for &(start, end) in groups.iter().rev() {
             for pos in start..end {
                 let row = &x[pos * p..(pos + 1) * p];
                 let found = if p == 1 {
-                    t.patterns[..t.n_patterns].iter().position(|&v| v == row[0])
+                    // the pattern of the previous subject first: runs are common
+                    if t.n_patterns > 0 && t.patterns[last] == row[0] {
+                        Some(last)
+                    } else {
+                        t.patterns[..t.n_patterns].iter().position(|&v| v == row[0])
+                    }
                 } else {
                     t.patterns[..t.n_patterns * p].chunks_exact(p).position(|k| k == row)
                 };
@@ -353,6 +365,7 @@ impl Tally {
                     }
                     None => return None,
                 };
+                last = q;
                 // without a branch on the status (it is what the data make unpredictable)
                 let died = usize::from(status[pos]);
                 current[0] += died as u16;
