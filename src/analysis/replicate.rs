@@ -400,6 +400,9 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
     // the OS Cox fits of the estimands by their columns: the screening's models that are the same
     // (same columns in the same order, so the same numbers) are not fitted again
     let mut os_fits: Vec<(&[usize], CoxCoefficients)> = Vec::new();
+    // buffers of the per-column work (ROC markers, Table 1), reused column after column
+    let (mut x, mut rows, mut events) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut a, mut g0, mut g1) = (Vec::new(), Vec::new(), Vec::new());
     for item in &plan.items {
         match item {
             Item::KmSurv { endpoint, at, pairs, few_at_risk } => {
@@ -496,8 +499,9 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 out.observations[*pair] = logrank_observation(&data, cohort, *endpoint, *by);
             }
             Item::Youden { marker, true_cut, auc, sens, spec, cut, vs_truth } => {
-                let (x, rows) = present(cohort.column(*marker));
-                let events: Vec<bool> = rows.iter().map(|&i| cohort.os_event()[i]).collect();
+                present_into(cohort.column(*marker), &mut x, &mut rows);
+                events.clear();
+                events.extend(rows.iter().map(|&i| cohort.os_event()[i]));
                 let Ok(fit) = roc::fit(&x, &events) else { continue };
                 let (Some(a), Some(se), Some((l, u))) = (fit.auc, fit.auc_se, fit.auc_ci) else {
                     out.choices[*vs_truth] = Choice::Category(4);
@@ -551,16 +555,17 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
             Item::Table1 { tests } => {
                 let strata = cohort.stratum();
                 for &(j, categorical, pair) in tests {
-                    let (x, rows) = present(cohort.column(j));
+                    present_into(cohort.column(j), &mut x, &mut rows);
                     let p = if categorical {
-                        let a: Vec<f64> = rows.iter().map(|&i| strata[i] as f64).collect();
+                        a.clear();
+                        a.extend(rows.iter().map(|&i| strata[i] as f64));
                         crosstab(&a, &x).and_then(|t| tables::fisher_exact(&t).p)
                     } else {
-                        let in_group = |first: bool| {
-                            let pairs = rows.iter().zip(&x).filter(|(i, _)| (strata[**i] == 0) == first);
-                            filtered(x.len(), pairs.map(|(_, v)| *v))
-                        };
-                        let (g0, g1) = (in_group(true), in_group(false));
+                        g0.clear();
+                        g1.clear();
+                        for (&i, &v) in rows.iter().zip(&x) {
+                            if strata[i] == 0 { g0.push(v) } else { g1.push(v) }
+                        }
                         mann_whitney::rank_sum_test(&g0, &g1).p_default
                     };
                     out.observations[pair] = p.map(|p| Observation::estimate(p).with_p_value(p));
@@ -937,10 +942,16 @@ fn crosstab(a: &[f64], b: &[f64]) -> Option<tables::ContingencyTable> {
     tables::ContingencyTable::from_counts(la.len(), lb.len(), counts).ok()
 }
 
-/// The present values of a column and their row indices.
-fn present(col: &[Option<f64>]) -> (Vec<f64>, Vec<usize>) {
-    let rows = filtered(col.len(), (0..col.len()).filter(|&i| col[i].is_some()));
-    (filtered(rows.len(), rows.iter().filter_map(|&i| col[i])), rows)
+/// The present values of a column into `x` and their row indices into `rows` (both cleared first).
+fn present_into(col: &[Option<f64>], x: &mut Vec<f64>, rows: &mut Vec<usize>) {
+    x.clear();
+    rows.clear();
+    for (i, v) in col.iter().enumerate() {
+        if let Some(v) = v {
+            x.push(*v);
+            rows.push(i);
+        }
+    }
 }
 
 /// `iter.collect()` into a vector allocated once for at most `max` items (a filtered collect
