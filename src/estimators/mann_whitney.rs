@@ -16,6 +16,7 @@
 //! As R, non-finite values are dropped first. statrs' `mannwhitneyu` is not used: its exact
 //! p-values are wrong when the first sample is the smaller one.
 
+use super::order::{for_each_tie_run, total_order_key};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 /// Which p-value R's default call reports.
@@ -85,45 +86,11 @@ thread_local! {
     static SORTED: std::cell::RefCell<(Vec<i64>, Vec<i64>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// `f64::total_cmp`'s key: integers in the same order as the floats (an involution).
-pub(crate) fn total_order_key(v: f64) -> i64 {
-    let bits = v.to_bits() as i64;
-    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
-}
-
-/// The float whose `total_order_key` is `key`.
-pub(crate) fn from_total_order_key(key: i64) -> f64 {
-    f64::from_bits((key ^ ((((key >> 63) as u64) >> 1) as i64)) as u64)
-}
-
 /// The keys of the finite values of `values`, ascending, into `keys`.
 fn sorted_keys(keys: &mut Vec<i64>, values: &[f64]) {
     keys.clear();
     keys.extend(values.iter().filter(|v| v.is_finite()).map(|&v| total_order_key(v)));
     keys.sort_unstable();
-}
-
-/// Calls `f(value, count_a, count_b)` for each distinct value of the merged sorted keys `a` and
-/// `b` (finite values; -0 and +0 are one value, as `==` has it), ascending.
-pub(crate) fn for_each_tie_run(a: &[i64], b: &[i64], mut f: impl FnMut(f64, usize, usize)) {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        let head = match (a.get(i), b.get(j)) {
-            (Some(&ka), Some(&kb)) => ka.min(kb),
-            (Some(&ka), None) => ka,
-            (None, Some(&kb)) => kb,
-            (None, None) => break,
-        };
-        let v = from_total_order_key(head);
-        let (start_a, start_b) = (i, j);
-        while i < a.len() && from_total_order_key(a[i]) == v {
-            i += 1;
-        }
-        while j < b.len() && from_total_order_key(b[j]) == v {
-            j += 1;
-        }
-        f(v, i - start_a, j - start_b);
-    }
 }
 
 /// The test on the sorted keys of the two samples' finite values.

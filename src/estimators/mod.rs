@@ -8,5 +8,6 @@ pub mod km;
 pub mod logrank;
 pub mod mann_whitney;
 pub mod maxstat;
+mod order;
 pub mod roc;
 pub mod tables;

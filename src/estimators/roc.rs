@@ -28,7 +28,7 @@
 //! pROC's automatic direction compares medians, not AUCs: it can give an AUC below 0.5 when the
 //! medians and the bulk of the ranks disagree (see the unit test `auto_direction_can_give_auc_below_half`).
 
-use crate::estimators::mann_whitney::{for_each_tie_run, from_total_order_key, total_order_key};
+use crate::estimators::order::{for_each_tie_run, from_total_order_key, total_order_key};
 use thiserror::Error;
 
 /// Which side of a threshold counts as positive, in pROC's notation `controls DIR cases`.
