@@ -456,9 +456,6 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                     continue;
                 };
                 let Ok(fit) = cox::fit_coefficients(&cd, &x, Ties::Efron, &control) else { continue };
-                if *endpoint == Endpoint::Os {
-                    os_fits.push((columns, fit.clone()));
-                }
                 let monotone = fit.termination == Termination::MonotoneLikelihood;
                 let firth_fit = (firth.is_some() || monotone).then(|| firth_observation(&cd, &x)).flatten();
                 if let Some(slot) = firth {
@@ -484,6 +481,9 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                         out.observations[when_monotone[k]] = obs;
                         out.choices[finite_when_monotone[k]] = Choice::Category(u32::from(finite));
                     }
+                }
+                if *endpoint == Endpoint::Os {
+                    os_fits.push((columns, fit));
                 }
             }
             Item::RmstDiff { endpoint, by, groups, tau, pair, group_rmst } => {
@@ -584,8 +584,9 @@ fn screening(
     out: &mut Replicate,
 ) {
     let fit_os = |columns: &[usize]| match fitted.iter().find(|(c, _)| *c == columns) {
-        Some((_, fit)) => Some(fit.clone()),
-        None => cox_complete_cases(&data.os, data.cox(Endpoint::Os), &data.os_rows, cohort, columns, control),
+        Some((_, fit)) => Some(Cow::Borrowed(fit)),
+        None => cox_complete_cases(&data.os, data.cox(Endpoint::Os), &data.os_rows, cohort, columns, control)
+            .map(Cow::Owned),
     };
     let mut chosen = Vec::new();
     for (k, &j) in sc.columns.iter().enumerate() {
