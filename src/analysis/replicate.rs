@@ -44,7 +44,7 @@
 use crate::cohort::{Cohort, Truth};
 use crate::data::{Factor, SurvivalData};
 use crate::engine::{ChoiceSpec, PairSpec, Replicate, Schema};
-use crate::estimators::cox::{self, CoxCoefficients, CoxControl, CoxData, Termination, Ties};
+use crate::estimators::cox::{self, CoxCoefficients, CoxControl, CoxData, Design, Termination, Ties};
 use crate::estimators::km::{self, ConfType};
 use crate::estimators::{logrank, mann_whitney, maxstat, roc, tables};
 use crate::metrics::{Choice, ChoiceKind, DegenerateKind, Flags, HistogramSpec, Measure, Observation};
@@ -583,10 +583,13 @@ fn screening(
     fitted: &[(&[usize], CoxCoefficients)],
     out: &mut Replicate,
 ) {
-    let fit_os = |columns: &[usize]| match fitted.iter().find(|(c, _)| *c == columns) {
+    let mut design = Design::default();
+    let mut fit_os = |columns: &[usize]| match fitted.iter().find(|(c, _)| *c == columns) {
         Some((_, fit)) => Some(Cow::Borrowed(fit)),
-        None => cox_complete_cases(&data.os, data.cox(Endpoint::Os), &data.os_rows, cohort, columns, control)
-            .map(Cow::Owned),
+        None => {
+            cox_complete_cases(data.cox(Endpoint::Os), &data.os_rows, cohort, columns, control, &mut design)
+                .map(Cow::Owned)
+        }
     };
     let mut chosen = Vec::new();
     for (k, &j) in sc.columns.iter().enumerate() {
@@ -677,19 +680,23 @@ impl Endpoints {
     }
 }
 
-/// Cox fit on the complete cases of `columns`; `cohort_rows[k]` is the cohort row of subject k of `d`.
-/// None when no fit is possible (no rows, no events, a constant column): those replicates are
-/// missing for that estimand.
+/// Cox fit on the complete cases of `columns`, laid out in `design`; `cohort_rows[i]` is the cohort
+/// row of subject i of the data `sorted` was made from. None when no fit is possible (no rows, no
+/// events, a constant column): those replicates are missing for that estimand.
 fn cox_complete_cases(
-    d: &SurvivalData,
     sorted: &CoxData,
     cohort_rows: &[usize],
     cohort: &Cohort,
     columns: &[usize],
     control: &CoxControl,
+    design: &mut Design,
 ) -> Option<CoxCoefficients> {
-    let (cd, x) = complete_cases(d, sorted, cohort_rows, cohort, columns)?;
-    cox::fit_coefficients(&cd, &x, Ties::Efron, control).ok()
+    let cols: Vec<&[Option<f64>]> = columns.iter().map(|&j| cohort.column(j)).collect();
+    sorted.complete_design(cols.len(), |i, k| cols[k][cohort_rows[i]], design);
+    if design.is_empty() || design.n_event() == 0 || !(0..cols.len()).all(|k| design.varies(k)) {
+        return None;
+    }
+    cox::fit_design(design, Ties::Efron, control).ok()
 }
 
 /// Firth's penalised Cox (Breslow ties, as coxphf) on the first column: estimate, Wald SE, profile

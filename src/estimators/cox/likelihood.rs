@@ -304,7 +304,7 @@ const BLOCK: usize = 1 + 2 * MAX_PATTERNS;
 pub(crate) struct Tally {
     p: usize,
     n_patterns: usize,
-    /// the distinct covariate rows, pattern by pattern (`patterns[q * p + k]`)
+    /// the distinct covariate rows, pattern by pattern (`patterns[q * p + k]`); NaN beyond them
     patterns: [f64; MAX_PATTERNS * MAX_P],
     /// deaths per pattern, over all times
     deaths: [f64; MAX_PATTERNS],
@@ -333,7 +333,7 @@ impl Tally {
         let mut t = Tally {
             p,
             n_patterns: 0,
-            patterns: [0.0; MAX_PATTERNS * MAX_P],
+            patterns: [f64::NAN; MAX_PATTERNS * MAX_P],
             deaths: [0.0; MAX_PATTERNS],
             x_deaths: [0.0; MAX_P],
             blocks: Vec::with_capacity(BLOCK * groups.len()),
@@ -342,17 +342,17 @@ impl Tally {
         // counted as joining the risk set or dying; a block closes at each death time (subjects
         // censored after the last death time join the risk set of the next death)
         let mut current = [0u16; BLOCK];
-        let mut last = 0;
         for &(start, end) in groups.iter().rev() {
             for pos in start..end {
                 let row = &x[pos * p..(pos + 1) * p];
                 let found = if p == 1 {
-                    // the pattern of the previous subject first: runs are common
-                    if t.n_patterns > 0 && t.patterns[last] == row[0] {
-                        Some(last)
-                    } else {
-                        t.patterns[..t.n_patterns].iter().position(|&v| v == row[0])
+                    // compared with all 8 slots without a branch (unused slots hold NaN, equal to
+                    // nothing; binary values in random order defeat a branch predictor)
+                    let mut q = MAX_PATTERNS;
+                    for k in (0..MAX_PATTERNS).rev() {
+                        q = if t.patterns[k] == row[0] { k } else { q };
                     }
+                    (q < MAX_PATTERNS).then_some(q)
                 } else {
                     t.patterns[..t.n_patterns * p].chunks_exact(p).position(|k| k == row)
                 };
@@ -365,7 +365,6 @@ impl Tally {
                     }
                     None => return None,
                 };
-                last = q;
                 // without a branch on the status (it is what the data make unpredictable)
                 let died = usize::from(status[pos]);
                 current[0] += died as u16;

@@ -167,6 +167,88 @@ impl CoxData {
     }
 }
 
+/// The complete cases of some covariates laid out for a fit: what [`CoxData::restrict`] and the
+/// layout step of [`fit`] would produce, built by [`CoxData::complete_design`] in one pass over the
+/// sorted data. Its buffers keep their capacity from fit to fit.
+#[derive(Debug, Clone, Default)]
+pub struct Design {
+    /// the covariates row by row in ascending time order (`x[pos * p + k]`)
+    x: Vec<f64>,
+    p: usize,
+    status: Vec<bool>,
+    /// `(start, end)` positions of each distinct time, ascending
+    groups: Vec<(usize, usize)>,
+    n_event: usize,
+}
+
+impl Design {
+    /// Number of complete cases.
+    pub fn len(&self) -> usize {
+        self.status.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.status.is_empty()
+    }
+
+    pub fn n_event(&self) -> usize {
+        self.n_event
+    }
+
+    /// Whether covariate `k` takes more than one value among the complete cases.
+    pub fn varies(&self, k: usize) -> bool {
+        let p = self.p;
+        let mut values = self.x.iter().skip(k).step_by(p.max(1));
+        values.next().is_some_and(|&first| values.any(|&v| v != first))
+    }
+}
+
+impl CoxData {
+    /// The complete cases of `p` covariates laid out for [`fit_design`]: `value(i, k)` is
+    /// covariate k of subject i (indexed as the data `self` was made from), `None` when missing.
+    /// Subjects keep their sorted order, so the design equals `restrict` of the complete cases
+    /// with their covariates in time order.
+    pub fn complete_design(
+        &self,
+        p: usize,
+        value: impl Fn(usize, usize) -> Option<f64>,
+        design: &mut Design,
+    ) {
+        let Design { x, status, groups, .. } = design;
+        x.clear();
+        status.clear();
+        groups.clear();
+        let mut n_event = 0;
+        // each subject written at the next free row and kept by advancing the row count: no
+        // branch on missingness, which the data make unpredictable
+        x.resize(self.order.len() * p, 0.0);
+        status.resize(self.order.len(), false);
+        let mut kept = 0;
+        for &(start, end) in &self.groups {
+            let group_start = kept;
+            for pos in start..end {
+                let i = self.order[pos];
+                let mut complete = true;
+                for k in 0..p {
+                    let v = value(i, k);
+                    complete &= v.is_some();
+                    x[kept * p + k] = v.unwrap_or(0.0);
+                }
+                status[kept] = self.status[pos];
+                n_event += usize::from(complete & self.status[pos]);
+                kept += usize::from(complete);
+            }
+            if kept > group_start {
+                groups.push((group_start, kept));
+            }
+        }
+        x.truncate(kept * p);
+        status.truncate(kept);
+        design.p = p;
+        design.n_event = n_event;
+    }
+}
+
 /// A fitted Cox model, with what R's `summary(coxph(...))` prints.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoxFit {
@@ -250,14 +332,31 @@ pub(crate) fn standardize<C: AsRef<[f64]>>(data: &CoxData, columns: &[C]) -> (Ve
     let n = data.len();
     let p = columns.len();
     let mut x = vec![0.0; n * p];
-    let mut means = vec![0.0; p];
-    let mut scale = vec![1.0; p];
     for (k, c) in columns.iter().enumerate() {
         let c = c.as_ref();
         for (pos, &i) in data.order.iter().enumerate() {
             x[pos * p + k] = c[i];
         }
-        if c.iter().all(|&v| v == 0.0 || v == 1.0 || v == -1.0) {
+    }
+    let (means, scale) = centre_and_scale(&mut x, p);
+    (x, means, scale)
+}
+
+/// Centres and scales in place each column of `x` (n rows of p, any row order) whose values are
+/// not all in {-1, 0, 1}, summing in row order as `coxph.fit` does: returns the means and the
+/// scale factors (0 and 1 for an untouched column).
+fn centre_and_scale(x: &mut [f64], p: usize) -> (Vec<f64>, Vec<f64>) {
+    let n = x.len().checked_div(p).unwrap_or(0);
+    let mut means = vec![0.0; p];
+    let mut scale = vec![1.0; p];
+    for k in 0..p {
+        // without a branch per value (0s and 1s in random order defeat the branch predictor)
+        let mut untouched = true;
+        for pos in 0..n {
+            let v = x[pos * p + k];
+            untouched &= (v == 0.0) | (v == 1.0) | (v == -1.0);
+        }
+        if untouched {
             continue;
         }
         // R's order of operations (a plain sum), unless values near f64::MAX overflow it: then a
@@ -294,8 +393,7 @@ pub(crate) fn standardize<C: AsRef<[f64]>>(data: &CoxData, columns: &[C]) -> (Ve
         means[k] = mean;
         scale[k] = s;
     }
-
-    (x, means, scale)
+    (means, scale)
 }
 
 /// Fits the Cox model of `data` (prepared by [`CoxData::new`]) on covariate `columns`, each of
@@ -407,6 +505,25 @@ pub fn fit_coefficients<C: AsRef<[f64]>>(
 ) -> Result<CoxCoefficients, CoxError> {
     let (nr, _) = solve(data, columns, ties, control)?;
     let p = columns.len();
+    let Assessment { aliased, termination, .. } = assess(&nr, p, control);
+    let Wald { coef, se, p: pval, .. } = wald(&nr, p, &aliased);
+    Ok(CoxCoefficients { coef, se, p: pval, termination, aliased })
+}
+
+/// [`fit_coefficients`] on a laid-out design (the same numbers as `fit_coefficients` on the
+/// restricted data and columns). The covariates are centred and scaled in place: `design` is
+/// spent and must be laid out again before another fit.
+pub fn fit_design(
+    design: &mut Design,
+    ties: Ties,
+    control: &CoxControl,
+) -> Result<CoxCoefficients, CoxError> {
+    let p = design.p;
+    if let Some(pos) = design.x.iter().position(|v| !v.is_finite()) {
+        return Err(CoxError::NotFinite { column_idx: pos % p.max(1), row_idx: pos / p.max(1) });
+    }
+    let (_, scale) = centre_and_scale(&mut design.x, p);
+    let nr = newton::newton(&design.x, &scale, &design.status, &design.groups, ties, control);
     let Assessment { aliased, termination, .. } = assess(&nr, p, control);
     let Wald { coef, se, p: pval, .. } = wald(&nr, p, &aliased);
     Ok(CoxCoefficients { coef, se, p: pval, termination, aliased })
