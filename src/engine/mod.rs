@@ -7,7 +7,8 @@
 //! replicate i:  rng_i = rng_for(seed, scenario id, i)          (seeding: one ChaCha stream each)
 //!               study.replicate(rng_i, scratch, &mut out)       (estimates, SEs, intervals, flags)
 //! block b:      replicates of b, in order -> BlockAccumulator  (blocks: persisted atomically)
-//! run:          blocks b with b % N == k (shard k/N), in parallel (rayon; the only rayon user)
+//! run:          blocks b with b % N == k (shard k/N), in parallel (rayon; the only rayon user);
+//!               a block's replicates computed in parallel chunks of 128, pushed in order
 //! output:       fold blocks in order -> metrics -> DIR/{manifest.json, summary.json,
 //!               performance.csv, replicates.csv, choices.csv}
 //! ```
@@ -23,7 +24,8 @@
 //! whole run in one process (no shards); `replicates` is the cap.
 //!
 //! Memory is flat in the number of replicates: a block's accumulator holds counts, moments, a
-//! fixed grid and capped tables (`metrics`), and at most one block per thread is in flight, plus
+//! fixed grid and capped tables (`metrics`), at most one block per thread is in flight (with at
+//! most 128 computed replicates waiting to be pushed into it), plus
 //! the running total; per-replicate rows go straight to files, and only with `--keep-replicates`.
 //!
 //! Interruption: SIGINT or SIGKILL lose at most the blocks in flight (no signal handler is
@@ -564,18 +566,12 @@ impl<S: Study + ?Sized> Context<'_, S> {
         let cancelled = || self.config.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
         let fingerprint = self.run.fingerprint();
         todo.par_iter()
-            .try_for_each_init(
-                || (self.study.scratch(), Replicate::new(self.schema)),
-                |(scratch, rep), &b| {
-                    if cancelled() {
-                        return Err(EngineError::Interrupted {
-                            path: self.config.out_dir.clone(),
-                            persisted: 0,
-                        });
-                    }
-                    self.block(b, &fingerprint, scratch, rep)
-                },
-            )
+            .try_for_each_init(Vec::new, |reps, &b| {
+                if cancelled() {
+                    return Err(EngineError::Interrupted { path: self.config.out_dir.clone(), persisted: 0 });
+                }
+                self.block(b, &fingerprint, reps)
+            })
             .map_err(|e| match e {
                 EngineError::Interrupted { path, .. } => {
                     let persisted = blocks::list_blocks(&path).map_or(0, |v| v.len() as u64);
@@ -586,29 +582,22 @@ impl<S: Study + ?Sized> Context<'_, S> {
         Ok(todo.len() as u64)
     }
 
-    fn block(
-        &self,
-        b: u64,
-        fingerprint: &str,
-        scratch: &mut S::Scratch,
-        rep: &mut Replicate,
-    ) -> Result<(), EngineError> {
+    fn block(&self, b: u64, fingerprint: &str, reps: &mut Vec<Replicate>) -> Result<(), EngineError> {
         let range = self.run.layout().range(b);
         let mut acc = BlockAccumulator::new(self.schema, &self.run.be_grids);
         let mut rows = self.config.keep_replicates.then(run_output::ReplicateRows::new);
-        for i in range.clone() {
-            let mut rng = self.streams.replicate(i);
-            rep.clear();
-            self.study
-                .replicate(&mut rng, scratch, rep)
-                .map_err(|source| EngineError::Study { rep: i, source })?;
-            check_replicate(self.schema, rep, i)?;
-            acc.push(self.schema, rep)
-                .map_err(|what| EngineError::InvalidReplicate { rep: i, what: what.into() })?;
-            if let Some(rows) = rows.as_mut() {
-                rows.push(i, self.schema, rep);
+        let mut start = range.start;
+        while start < range.end {
+            let end = (start + CHUNK).min(range.end);
+            let chunk = compute_chunk(self.study, &self.streams, start..end, reps, Some(self.progress))?;
+            for (i, rep) in (start..end).zip(chunk.iter()) {
+                acc.push(self.schema, rep)
+                    .map_err(|what| EngineError::InvalidReplicate { rep: i, what: what.into() })?;
+                if let Some(rows) = rows.as_mut() {
+                    rows.push(i, self.schema, rep);
+                }
             }
-            self.progress.inc(1);
+            start = end;
         }
         let out = &self.config.out_dir;
         if let Some(rows) = rows {
@@ -629,6 +618,51 @@ impl<S: Study + ?Sized> Context<'_, S> {
     }
 }
 
+/// Replicates computed together before they are pushed, in order, into an accumulator.
+const CHUNK: u64 = 128;
+
+/// Computes replicates `range` (at most [`CHUNK`]) into the first slots of `reps` (grown as
+/// needed) in parallel, and returns those slots. Idle threads take part in another thread's chunk
+/// (rayon's work stealing), so a run's last blocks do not leave a thread waiting for the others.
+/// Which thread computed a replicate changes nothing: its stream is its own. The error reported
+/// is the first in replicate order.
+fn compute_chunk<'r, S: Study + ?Sized>(
+    study: &S,
+    streams: &Streams,
+    range: std::ops::Range<u64>,
+    reps: &'r mut Vec<Replicate>,
+    progress: Option<&progress::Progress>,
+) -> Result<&'r [Replicate], EngineError> {
+    let schema = study.schema();
+    let len = (range.end - range.start) as usize;
+    if reps.len() < len {
+        reps.resize_with(len, || Replicate::new(schema));
+    }
+    let chunk = &mut reps[..len];
+    let outcomes: Vec<Result<(), EngineError>> = chunk
+        .par_iter_mut()
+        .enumerate()
+        .map_init(
+            || study.scratch(),
+            |scratch, (k, rep)| {
+                let i = range.start + k as u64;
+                let mut rng = streams.replicate(i);
+                rep.clear();
+                study
+                    .replicate(&mut rng, scratch, rep)
+                    .map_err(|source| EngineError::Study { rep: i, source })?;
+                check_replicate(schema, rep, i)?;
+                if let Some(p) = progress {
+                    p.inc(1);
+                }
+                Ok(())
+            },
+        )
+        .collect();
+    outcomes.into_iter().collect::<Result<(), EngineError>>()?;
+    Ok(chunk)
+}
+
 /// Simulate the replicates of block 0 (the pilot) once, in order, and fix every pair's
 /// bias-eliminated coverage grids from them. Every process of a run (each shard, a resumed run)
 /// gets the same grids, since block 0's replicates are the same everywhere.
@@ -641,27 +675,12 @@ fn pilot_grids<S: Study + ?Sized>(
     let mut pilots: Vec<PairPilot> = schema.pairs.iter().map(|_| PairPilot::default()).collect();
     // Replicates are computed in parallel, a chunk at a time, and pushed in replicate order (the
     // grids depend on that order, not on which thread computed what); a chunk bounds the memory.
-    const CHUNK: u64 = 256;
     let range = layout.range(0);
-    let mut reps: Vec<Replicate> =
-        (0..CHUNK.min(range.end - range.start)).map(|_| Replicate::new(schema)).collect();
+    let mut reps = Vec::new();
     let mut start = range.start;
     while start < range.end {
         let end = (start + CHUNK).min(range.end);
-        let chunk = &mut reps[..(end - start) as usize];
-        chunk.par_iter_mut().enumerate().try_for_each_init(
-            || study.scratch(),
-            |scratch, (k, rep)| {
-                let i = start + k as u64;
-                let mut rng = streams.replicate(i);
-                rep.clear();
-                study
-                    .replicate(&mut rng, scratch, rep)
-                    .map_err(|source| EngineError::Study { rep: i, source })?;
-                check_replicate(schema, rep, i)
-            },
-        )?;
-        for rep in chunk.iter() {
+        for rep in compute_chunk(study, streams, start..end, &mut reps, None)? {
             for ((pilot, spec), obs) in pilots.iter_mut().zip(&schema.pairs).zip(&rep.observations) {
                 pilot.push(obs.as_ref(), spec.truth);
             }
