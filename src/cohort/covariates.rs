@@ -77,11 +77,12 @@ fn draw_index(p: &[f64], u: f64) -> usize {
 
 /// Step 2: every covariate (latent, complete values) and every derived indicator.
 pub(super) fn draw_covariates<R: Rng + ?Sized>(s: &Scenario, rng: &mut R, c: &mut Cohort) {
-    draw_covariates_with(s, rng, c, |_| false, |j, i, x, columns| columns[j][i] = x);
+    draw_covariates_with(s, rng, c, |_| false, |j, column, columns| std::mem::swap(&mut columns[j], column));
 }
 
-/// Step 2 with the storage left to the caller: each value of column j, patient i goes to
-/// `store(j, i, value, columns)`, and derived column j is not computed when `skip_derived(j)`.
+/// Step 2 with the storage left to the caller: column j is drawn into a buffer of the cohort's
+/// length, then handed to `store(j, buffer, columns)`, which may take it by swapping (what the
+/// buffer holds afterwards is overwritten); derived column j is not computed when `skip_derived(j)`.
 /// The draws are those of `draw_covariates` whatever is stored; the gate of a covariate and the
 /// source of a derived indicator are read from `columns`, so `store` must keep them there.
 pub(super) fn draw_covariates_with<R: Rng + ?Sized>(
@@ -89,17 +90,25 @@ pub(super) fn draw_covariates_with<R: Rng + ?Sized>(
     rng: &mut R,
     c: &mut Cohort,
     skip_derived: impl Fn(usize) -> bool,
-    mut store: impl FnMut(usize, usize, Option<f64>, &mut [Vec<Option<f64>>]),
+    mut store: impl FnMut(usize, &mut Vec<Option<f64>>, &mut [Vec<Option<f64>>]),
 ) {
-    let n = c.len();
-    for (j, cov) in s.covariates.iter().enumerate() {
-        for i in 0..n {
-            let x = match cov.given {
-                Some(g) if c.columns[g][i] != Some(1.0) => None,
-                _ => Some(draw(&cov.samplers[c.stratum[i]], rng)),
-            };
-            store(j, i, x, &mut c.columns);
+    let Cohort { stratum, columns, gamma_laws, scratch, .. } = c;
+    let column = &mut scratch.column;
+    for ((j, cov), gammas) in s.covariates.iter().enumerate().zip(&gamma_laws.by_covariate) {
+        let draw = |rng: &mut R, st: usize| Some(draw_with(&cov.samplers[st], gammas[st].as_ref(), rng));
+        match cov.given {
+            None => {
+                for (x, &st) in column.iter_mut().zip(stratum.iter()) {
+                    *x = draw(rng, st);
+                }
+            }
+            Some(g) => {
+                for ((x, &st), gate) in column.iter_mut().zip(stratum.iter()).zip(&columns[g]) {
+                    *x = if *gate == Some(1.0) { draw(rng, st) } else { None };
+                }
+            }
         }
+        store(j, column, columns);
     }
     let n_cov = s.covariates.len();
     for (d_idx, d) in s.derived.iter().enumerate() {
@@ -107,18 +116,55 @@ pub(super) fn draw_covariates_with<R: Rng + ?Sized>(
         if skip_derived(j) {
             continue;
         }
-        for i in 0..n {
-            let x = match d.source {
-                Source::Stratum => d.rule.apply(c.stratum[i] as f64),
-                Source::Column(k) => c.columns[k][i].and_then(|x| d.rule.apply(x)),
-            };
-            store(j, i, x, &mut c.columns);
+        match d.source {
+            Source::Stratum => {
+                for (x, &st) in column.iter_mut().zip(stratum.iter()) {
+                    *x = d.rule.apply(st as f64);
+                }
+            }
+            Source::Column(k) => {
+                for (x, v) in column.iter_mut().zip(&columns[k]) {
+                    *x = v.and_then(|v| d.rule.apply(v));
+                }
+            }
         }
+        store(j, column, columns);
     }
 }
 
 /// One draw from a stratum's sampler.
 pub fn draw<R: Rng + ?Sized>(sampler: &Sampler, rng: &mut R) -> f64 {
+    draw_with(sampler, gamma_law(sampler).as_ref(), rng)
+}
+
+/// The Gamma distribution of a sampler with a Gamma law (its Marsaglia–Tsang constants), if any.
+fn gamma_law(sampler: &Sampler) -> Option<Gamma<f64>> {
+    match sampler {
+        Sampler::Continuous(ContinuousSampler { law: Law::Gamma { shape, scale }, .. }) => {
+            Gamma::new(*shape, *scale).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The Gamma distributions of every covariate's samplers (`by_covariate[j][stratum]`), built once
+/// per scenario (`Cohort::new`) instead of once per draw.
+#[derive(Debug, Clone, Default)]
+pub(super) struct GammaLaws {
+    by_covariate: Vec<Vec<Option<Gamma<f64>>>>,
+}
+
+impl GammaLaws {
+    pub(super) fn new(s: &Scenario) -> GammaLaws {
+        GammaLaws {
+            by_covariate: s.covariates.iter().map(|c| c.samplers.iter().map(gamma_law).collect()).collect(),
+        }
+    }
+}
+
+/// `draw` with the sampler's Gamma distribution given (`gamma_law(sampler)`).
+#[inline]
+fn draw_with<R: Rng + ?Sized>(sampler: &Sampler, gamma: Option<&Gamma<f64>>, rng: &mut R) -> f64 {
     match sampler {
         Sampler::Binary { p } => {
             if rng.random::<f64>() < *p {
@@ -131,15 +177,12 @@ pub fn draw<R: Rng + ?Sized>(sampler: &Sampler, rng: &mut R) -> f64 {
             let u = rng.random::<f64>();
             cumulative.iter().position(|&cp| u < cp).unwrap_or(cumulative.len() - 1) as f64
         }
-        Sampler::Continuous(cs) => draw_continuous(cs, rng),
+        Sampler::Continuous(cs) => draw_continuous(cs, gamma, rng),
     }
 }
 
-fn draw_continuous<R: Rng + ?Sized>(cs: &ContinuousSampler, rng: &mut R) -> f64 {
-    let gamma = match cs.law {
-        Law::Gamma { shape, scale } => Gamma::new(shape, scale).ok(),
-        _ => None,
-    };
+#[inline]
+fn draw_continuous<R: Rng + ?Sized>(cs: &ContinuousSampler, gamma: Option<&Gamma<f64>>, rng: &mut R) -> f64 {
     let mut x = f64::NAN;
     for _ in 0..MAX_REDRAWS {
         let y = match cs.law {
@@ -151,7 +194,7 @@ fn draw_continuous<R: Rng + ?Sized>(cs: &ContinuousSampler, rng: &mut R) -> f64 
                 let z: f64 = StandardNormal.sample(rng);
                 (meanlog + sdlog * z).exp()
             }
-            Law::Gamma { .. } => gamma.as_ref().map_or(f64::NAN, |g| g.sample(rng)),
+            Law::Gamma { .. } => gamma.map_or(f64::NAN, |g| g.sample(rng)),
         };
         x = cs.shift + y;
         if let Some(h) = cs.round {
