@@ -163,7 +163,7 @@ impl GammaLaws {
 }
 
 /// `draw` with the sampler's Gamma distribution given (`gamma_law(sampler)`).
-#[inline]
+#[inline(always)]
 fn draw_with<R: Rng + ?Sized>(sampler: &Sampler, gamma: Option<&Gamma<f64>>, rng: &mut R) -> f64 {
     match sampler {
         Sampler::Binary { p } => {
