@@ -11,7 +11,7 @@
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Gamma, StandardNormal};
 
-use super::Cohort;
+use super::{Cohort, Scratch};
 use crate::scenario::{AllocationKind, ContinuousSampler, Law, Missing, Sampler, Scenario, Source};
 
 /// Redraws allowed before a continuous draw is clamped into its bounds. Validation guarantees an
@@ -209,45 +209,45 @@ fn draw_continuous<R: Rng + ?Sized>(cs: &ContinuousSampler, gamma: Option<&Gamma
 
 /// Step 6: masks missing values (after the outcomes have been drawn from the latent values).
 pub(super) fn apply_missing<R: Rng + ?Sized>(s: &Scenario, n: usize, rng: &mut R, c: &mut Cohort) {
-    let n_cov = s.covariates.len();
+    let Scratch { perm, rows, .. } = &mut c.scratch;
+    // the identity, restored after each partial shuffle
+    perm.clear();
+    perm.extend(0..n);
     for (j, cov) in s.covariates.iter().enumerate() {
+        rows.clear();
         match cov.missing {
             Missing::None => {}
             Missing::Count(k) => {
                 // Scaled with n in large-sample runs; exact at the scenario's n.
                 let k = if n == s.n { k } else { ((k as f64) * n as f64 / s.n as f64).round() as usize };
                 let k = k.min(n);
-                let perm = &mut c.scratch.perm;
-                for (i, p) in perm.iter_mut().enumerate() {
-                    *p = i;
-                }
                 // Partial Fisher–Yates: perm[..k] is a uniform random k-subset.
                 for i in 0..k {
                     let r = rng.random_range(i..n);
                     perm.swap(i, r);
+                    rows.push(r);
                 }
-                for t in 0..k {
-                    let i = c.scratch.perm[t];
-                    mask(s, n_cov, j, i, &mut c.columns);
+                mask(s, j, &perm[..k], &mut c.columns);
+                // undone in reverse order: perm is the identity again
+                for (i, &r) in rows.iter().enumerate().rev() {
+                    perm.swap(i, r);
                 }
             }
             Missing::Probability(q) => {
-                for i in 0..n {
-                    if rng.random::<f64>() < q {
-                        mask(s, n_cov, j, i, &mut c.columns);
-                    }
-                }
+                rows.extend((0..n).filter(|_| rng.random::<f64>() < q));
+                mask(s, j, rows, &mut c.columns);
             }
         }
     }
 }
 
-/// Sets covariate `j` of patient `i` missing, and every indicator derived from it.
-fn mask(s: &Scenario, n_cov: usize, j: usize, i: usize, columns: &mut [Vec<Option<f64>>]) {
-    columns[j][i] = None;
-    for (d_idx, d) in s.derived.iter().enumerate() {
-        if d.source == Source::Column(j) {
-            columns[n_cov + d_idx][i] = None;
+/// Sets covariate `j` of patients `rows` missing, and every indicator derived from it.
+fn mask(s: &Scenario, j: usize, rows: &[usize], columns: &mut [Vec<Option<f64>>]) {
+    let n_cov = s.covariates.len();
+    let derived = s.derived.iter().enumerate().filter(|(_, d)| d.source == Source::Column(j));
+    for column_idx in std::iter::once(j).chain(derived.map(|(d_idx, _)| n_cov + d_idx)) {
+        for &i in rows {
+            columns[column_idx][i] = None;
         }
     }
 }

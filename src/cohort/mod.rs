@@ -220,7 +220,10 @@ pub struct Cohort {
 struct Scratch {
     /// The characteristic being drawn (`covariates::draw_covariates_with`).
     column: Vec<Option<f64>>,
+    /// The identity permutation between the partial shuffles of `covariates::apply_missing`.
     perm: Vec<usize>,
+    /// Rows drawn by `covariates::apply_missing`.
+    rows: Vec<usize>,
     eta_os: Vec<f64>,
     eta_prog: Vec<f64>,
     choice_eta: Vec<f64>,
@@ -257,11 +260,10 @@ impl Cohort {
         for col in &mut self.columns {
             col.resize(n, None);
         }
-        self.scratch.perm.resize(n, 0);
     }
 
-    /// Sizes every per-patient buffer that generation uses except the characteristic columns and
-    /// the missing-value permutation (the truth sizes only the columns it keeps).
+    /// Sizes every per-patient buffer that generation uses except the characteristic columns (the
+    /// truth sizes only the columns it keeps) and those of the missing values (sized where used).
     fn resize_rows(&mut self, n: usize) {
         self.os_time.resize(n, 0.0);
         self.os_event.resize(n, false);
