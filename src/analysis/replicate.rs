@@ -917,33 +917,40 @@ fn crosstab_into(a: &[f64], b: &[f64], counts: &mut Vec<u64>) -> Option<(usize, 
         return None;
     }
     counts.clear();
-    // level codes and stratum indices: small non-negative integers, counted in a dense table
-    // whose empty rows and columns (the values that do not occur) are then dropped
-    // (through i32: a cheaper conversion than to usize)
-    let small = |v: f64| v as i32 as f64 == v && (0..SMALL_CODES).contains(&(v as i32));
+    // level codes and stratum indices: small non-negative integers, counted in one pass in a
+    // dense table (a row per code of `a` up to the largest seen, `SMALL_CODES` columns) whose
+    // empty rows and columns (the values that do not occur) are then dropped; any other value
+    // and the general path below counts afresh
+    let code = |v: f64| {
+        let k = v as i32; // (a cheaper conversion than to usize)
+        (k as f64 == v && (0..SMALL_CODES).contains(&k)).then_some(k as usize)
+    };
     let (mut rows, mut cols) = (0u64, 0u64);
+    let stride = SMALL_CODES as usize;
     let dense = a.iter().zip(b).all(|(&u, &v)| {
-        rows |= 1 << (u as i32 & 63);
-        cols |= 1 << (v as i32 & 63);
-        small(u) && small(v)
+        let (Some(i), Some(j)) = (code(u), code(v)) else { return false };
+        if (i + 1) * stride > counts.len() {
+            counts.resize((i + 1) * stride, 0);
+        }
+        counts[i * stride + j] += 1;
+        rows |= 1 << i;
+        cols |= 1 << j;
+        true
     });
     if dense {
-        let (n_a, n_b) = (64 - rows.leading_zeros() as usize, 64 - cols.leading_zeros() as usize);
-        counts.resize(n_a * n_b, 0);
-        for (&u, &v) in a.iter().zip(b) {
-            counts[u as i32 as usize * n_b + v as i32 as usize] += 1;
-        }
         // in place: a kept cell moves to an index no larger than its own
+        let (n_a, n_b) = (64 - rows.leading_zeros() as usize, 64 - cols.leading_zeros() as usize);
         let mut kept = 0;
         for i in (0..n_a).filter(|i| (rows >> i) & 1 == 1) {
             for j in (0..n_b).filter(|j| (cols >> j) & 1 == 1) {
-                counts[kept] = counts[i * n_b + j];
+                counts[kept] = counts[i * stride + j];
                 kept += 1;
             }
         }
         counts.truncate(kept);
         return Some((rows.count_ones() as usize, cols.count_ones() as usize));
     }
+    counts.clear();
     if a.iter().chain(b).any(|v| !v.is_finite()) {
         let labels = |v: &[f64]| Factor::from_labels(&v.iter().map(|v| v.to_string()).collect::<Vec<_>>());
         let t = tables::ContingencyTable::from_factors(&labels(a), &labels(b)).ok()?;
