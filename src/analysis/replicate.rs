@@ -402,7 +402,8 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
     let mut os_fits: Vec<(&[usize], CoxCoefficients)> = Vec::new();
     // buffers of the per-column work (ROC markers, Table 1), reused column after column
     let (mut x, mut rows, mut events) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut a, mut g0, mut g1) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut a, mut g0, mut g1, mut counts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let fisher = tables::FisherControl::standard();
     for item in &plan.items {
         match item {
             Item::KmSurv { endpoint, at, pairs, few_at_risk } => {
@@ -559,7 +560,9 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                     let p = if categorical {
                         a.clear();
                         a.extend(rows.iter().map(|&i| strata[i] as f64));
-                        crosstab(&a, &x).and_then(|t| tables::fisher_exact(&t).p)
+                        crosstab_into(&a, &x, &mut counts).and_then(|(n_rows, n_cols)| {
+                            tables::fisher_exact_counts(n_rows, n_cols, &counts, &fisher).p
+                        })
                     } else {
                         g0.clear();
                         g1.clear();
@@ -912,16 +915,54 @@ fn logrank_observation(
 }
 
 /// R's `table(factor(a), factor(b))` of two numeric vectors (levels sorted numerically, numerically
-/// equal values one level), without building the factors' text labels: the counts are those of
+/// equal values one level), row-major into `counts`, as (rows, columns); None if the lengths
+/// differ. Labels are not built (the tests do not need them): the counts are those of
 /// `ContingencyTable::from_factors` on `Factor::from_labels` of the values' decimal spellings,
-/// which is the path taken when a value is not finite. Labels are not needed by the tests.
-fn crosstab(a: &[f64], b: &[f64]) -> Option<tables::ContingencyTable> {
+/// which is the path taken when a value is not finite.
+fn crosstab_into(a: &[f64], b: &[f64], counts: &mut Vec<u64>) -> Option<(usize, usize)> {
     if a.len() != b.len() {
         return None;
     }
+    counts.clear();
+    // level codes and stratum indices: small non-negative integers, counted in one pass in a
+    // dense table (a row per code of `a` up to the largest seen, `SMALL_CODES` columns) whose
+    // empty rows and columns (the values that do not occur) are then dropped; any other value
+    // and the general path below counts afresh
+    let code = |v: f64| {
+        let k = v as i32; // (a cheaper conversion than to usize)
+        (k as f64 == v && (0..SMALL_CODES).contains(&k)).then_some(k as usize)
+    };
+    let (mut rows, mut cols) = (0u64, 0u64);
+    let stride = SMALL_CODES as usize;
+    let dense = a.iter().zip(b).all(|(&u, &v)| {
+        let (Some(i), Some(j)) = (code(u), code(v)) else { return false };
+        if (i + 1) * stride > counts.len() {
+            counts.resize((i + 1) * stride, 0);
+        }
+        counts[i * stride + j] += 1;
+        rows |= 1 << i;
+        cols |= 1 << j;
+        true
+    });
+    if dense {
+        // in place: a kept cell moves to an index no larger than its own
+        let (n_a, n_b) = (64 - rows.leading_zeros() as usize, 64 - cols.leading_zeros() as usize);
+        let mut kept = 0;
+        for i in (0..n_a).filter(|i| (rows >> i) & 1 == 1) {
+            for j in (0..n_b).filter(|j| (cols >> j) & 1 == 1) {
+                counts[kept] = counts[i * stride + j];
+                kept += 1;
+            }
+        }
+        counts.truncate(kept);
+        return Some((rows.count_ones() as usize, cols.count_ones() as usize));
+    }
+    counts.clear();
     if a.iter().chain(b).any(|v| !v.is_finite()) {
         let labels = |v: &[f64]| Factor::from_labels(&v.iter().map(|v| v.to_string()).collect::<Vec<_>>());
-        return tables::ContingencyTable::from_factors(&labels(a), &labels(b)).ok();
+        let t = tables::ContingencyTable::from_factors(&labels(a), &labels(b)).ok()?;
+        counts.extend(t.rows().concat());
+        return Some((t.n_rows(), t.n_cols()));
     }
     // distinct values by a scan (a categorical column has few), then sorted; a column with many
     // values is sorted whole instead
@@ -943,12 +984,15 @@ fn crosstab(a: &[f64], b: &[f64]) -> Option<tables::ContingencyTable> {
     };
     let (la, lb) = (levels(a), levels(b));
     let code = |l: &[f64], v: f64| l.iter().position(|m| *m == v).unwrap_or(0);
-    let mut counts = vec![0u64; la.len() * lb.len()];
+    counts.resize(la.len() * lb.len(), 0);
     for (&u, &v) in a.iter().zip(b) {
         counts[code(&la, u) * lb.len() + code(&lb, v)] += 1;
     }
-    tables::ContingencyTable::from_counts(la.len(), lb.len(), counts).ok()
+    Some((la.len(), lb.len()))
 }
+
+/// `crosstab_into` counts values 0, 1, .., `SMALL_CODES - 1` (bits of a u64) without sorting.
+const SMALL_CODES: i32 = 64;
 
 /// The present values of a column into `x` and their row indices into `rows` (both cleared first).
 fn present_into(col: &[Option<f64>], x: &mut Vec<f64>, rows: &mut Vec<usize>) {
@@ -1023,21 +1067,26 @@ mod tests {
     #[test]
     fn crosstab_counts_as_r_table_of_factors() {
         // table(factor(a), factor(b)): levels sorted numerically; checked against the factor path
-        // (text labels) for few levels, for more than 32 levels and with -0 equal to 0
+        // (text labels) for few levels, codes that skip values, more than 32 levels (as codes
+        // below 64 and as larger values), -0 equal to 0, and non-integer values
         let cases: Vec<(Vec<f64>, Vec<f64>)> = vec![
             (vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0], vec![2.0, 0.0, 1.0, 2.0, 0.0, 0.0]),
+            (vec![0.0, 5.0, 2.0, 5.0, 63.0], vec![3.0, 1.0, 1.0, 3.0, 3.0]),
             ((0..100).map(|i| (i % 2) as f64).collect(), (0..100).map(|i| ((i * 7) % 41) as f64).collect()),
+            ((0..100).map(|i| (i % 3) as f64).collect(), (0..100).map(|i| ((i * 7) % 90) as f64).collect()),
+            (vec![0.0, 1.0, 1.0, 0.0], vec![-0.0, 0.0, 3.0, 3.0]),
             (vec![0.0, 1.0, 1.0, 0.0], vec![-0.0, 0.0, 3.5, 3.5]),
         ];
+        let mut counts = Vec::new();
         for (a, b) in cases {
-            let t = crosstab(&a, &b).unwrap();
+            let (n_rows, n_cols) = crosstab_into(&a, &b, &mut counts).unwrap();
             let labels = |v: &[f64]| {
                 // R's factor of numbers: levels in numeric order, -0 printed as 0
                 Factor::from_labels(&v.iter().map(|v| format!("{:08.2}", v.abs())).collect::<Vec<_>>())
             };
             let r = tables::ContingencyTable::from_factors(&labels(&a), &labels(&b)).unwrap();
-            assert_eq!((t.n_rows(), t.n_cols()), (r.n_rows(), r.n_cols()));
-            assert_eq!(t.rows(), r.rows());
+            assert_eq!((n_rows, n_cols), (r.n_rows(), r.n_cols()));
+            assert_eq!(counts, r.rows().concat());
         }
     }
 }

@@ -11,7 +11,7 @@
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Gamma, StandardNormal};
 
-use super::Cohort;
+use super::{Cohort, Scratch};
 use crate::scenario::{AllocationKind, ContinuousSampler, Law, Missing, Sampler, Scenario, Source};
 
 /// Redraws allowed before a continuous draw is clamped into its bounds. Validation guarantees an
@@ -77,11 +77,12 @@ fn draw_index(p: &[f64], u: f64) -> usize {
 
 /// Step 2: every covariate (latent, complete values) and every derived indicator.
 pub(super) fn draw_covariates<R: Rng + ?Sized>(s: &Scenario, rng: &mut R, c: &mut Cohort) {
-    draw_covariates_with(s, rng, c, |_| false, |j, i, x, columns| columns[j][i] = x);
+    draw_covariates_with(s, rng, c, |_| false, |j, column, columns| std::mem::swap(&mut columns[j], column));
 }
 
-/// Step 2 with the storage left to the caller: each value of column j, patient i goes to
-/// `store(j, i, value, columns)`, and derived column j is not computed when `skip_derived(j)`.
+/// Step 2 with the storage left to the caller: column j is drawn into a buffer of the cohort's
+/// length, then handed to `store(j, buffer, columns)`, which may take it by swapping (what the
+/// buffer holds afterwards is overwritten); derived column j is not computed when `skip_derived(j)`.
 /// The draws are those of `draw_covariates` whatever is stored; the gate of a covariate and the
 /// source of a derived indicator are read from `columns`, so `store` must keep them there.
 pub(super) fn draw_covariates_with<R: Rng + ?Sized>(
@@ -89,17 +90,25 @@ pub(super) fn draw_covariates_with<R: Rng + ?Sized>(
     rng: &mut R,
     c: &mut Cohort,
     skip_derived: impl Fn(usize) -> bool,
-    mut store: impl FnMut(usize, usize, Option<f64>, &mut [Vec<Option<f64>>]),
+    mut store: impl FnMut(usize, &mut Vec<Option<f64>>, &mut [Vec<Option<f64>>]),
 ) {
-    let n = c.len();
-    for (j, cov) in s.covariates.iter().enumerate() {
-        for i in 0..n {
-            let x = match cov.given {
-                Some(g) if c.columns[g][i] != Some(1.0) => None,
-                _ => Some(draw(&cov.samplers[c.stratum[i]], rng)),
-            };
-            store(j, i, x, &mut c.columns);
+    let Cohort { stratum, columns, gamma_laws, scratch, .. } = c;
+    let column = &mut scratch.column;
+    for ((j, cov), gammas) in s.covariates.iter().enumerate().zip(&gamma_laws.by_covariate) {
+        let draw = |rng: &mut R, st: usize| Some(draw_with(&cov.samplers[st], gammas[st].as_ref(), rng));
+        match cov.given {
+            None => {
+                for (x, &st) in column.iter_mut().zip(stratum.iter()) {
+                    *x = draw(rng, st);
+                }
+            }
+            Some(g) => {
+                for ((x, &st), gate) in column.iter_mut().zip(stratum.iter()).zip(&columns[g]) {
+                    *x = if *gate == Some(1.0) { draw(rng, st) } else { None };
+                }
+            }
         }
+        store(j, column, columns);
     }
     let n_cov = s.covariates.len();
     for (d_idx, d) in s.derived.iter().enumerate() {
@@ -107,18 +116,55 @@ pub(super) fn draw_covariates_with<R: Rng + ?Sized>(
         if skip_derived(j) {
             continue;
         }
-        for i in 0..n {
-            let x = match d.source {
-                Source::Stratum => d.rule.apply(c.stratum[i] as f64),
-                Source::Column(k) => c.columns[k][i].and_then(|x| d.rule.apply(x)),
-            };
-            store(j, i, x, &mut c.columns);
+        match d.source {
+            Source::Stratum => {
+                for (x, &st) in column.iter_mut().zip(stratum.iter()) {
+                    *x = d.rule.apply(st as f64);
+                }
+            }
+            Source::Column(k) => {
+                for (x, v) in column.iter_mut().zip(&columns[k]) {
+                    *x = v.and_then(|v| d.rule.apply(v));
+                }
+            }
         }
+        store(j, column, columns);
     }
 }
 
 /// One draw from a stratum's sampler.
 pub fn draw<R: Rng + ?Sized>(sampler: &Sampler, rng: &mut R) -> f64 {
+    draw_with(sampler, gamma_law(sampler).as_ref(), rng)
+}
+
+/// The Gamma distribution of a sampler with a Gamma law (its Marsaglia–Tsang constants), if any.
+fn gamma_law(sampler: &Sampler) -> Option<Gamma<f64>> {
+    match sampler {
+        Sampler::Continuous(ContinuousSampler { law: Law::Gamma { shape, scale }, .. }) => {
+            Gamma::new(*shape, *scale).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The Gamma distributions of every covariate's samplers (`by_covariate[j][stratum]`), built once
+/// per scenario (`Cohort::new`) instead of once per draw.
+#[derive(Debug, Clone, Default)]
+pub(super) struct GammaLaws {
+    by_covariate: Vec<Vec<Option<Gamma<f64>>>>,
+}
+
+impl GammaLaws {
+    pub(super) fn new(s: &Scenario) -> GammaLaws {
+        GammaLaws {
+            by_covariate: s.covariates.iter().map(|c| c.samplers.iter().map(gamma_law).collect()).collect(),
+        }
+    }
+}
+
+/// `draw` with the sampler's Gamma distribution given (`gamma_law(sampler)`).
+#[inline(always)]
+fn draw_with<R: Rng + ?Sized>(sampler: &Sampler, gamma: Option<&Gamma<f64>>, rng: &mut R) -> f64 {
     match sampler {
         Sampler::Binary { p } => {
             if rng.random::<f64>() < *p {
@@ -131,15 +177,12 @@ pub fn draw<R: Rng + ?Sized>(sampler: &Sampler, rng: &mut R) -> f64 {
             let u = rng.random::<f64>();
             cumulative.iter().position(|&cp| u < cp).unwrap_or(cumulative.len() - 1) as f64
         }
-        Sampler::Continuous(cs) => draw_continuous(cs, rng),
+        Sampler::Continuous(cs) => draw_continuous(cs, gamma, rng),
     }
 }
 
-fn draw_continuous<R: Rng + ?Sized>(cs: &ContinuousSampler, rng: &mut R) -> f64 {
-    let gamma = match cs.law {
-        Law::Gamma { shape, scale } => Gamma::new(shape, scale).ok(),
-        _ => None,
-    };
+#[inline]
+fn draw_continuous<R: Rng + ?Sized>(cs: &ContinuousSampler, gamma: Option<&Gamma<f64>>, rng: &mut R) -> f64 {
     let mut x = f64::NAN;
     for _ in 0..MAX_REDRAWS {
         let y = match cs.law {
@@ -151,7 +194,7 @@ fn draw_continuous<R: Rng + ?Sized>(cs: &ContinuousSampler, rng: &mut R) -> f64 
                 let z: f64 = StandardNormal.sample(rng);
                 (meanlog + sdlog * z).exp()
             }
-            Law::Gamma { .. } => gamma.as_ref().map_or(f64::NAN, |g| g.sample(rng)),
+            Law::Gamma { .. } => gamma.map_or(f64::NAN, |g| g.sample(rng)),
         };
         x = cs.shift + y;
         if let Some(h) = cs.round {
@@ -166,45 +209,45 @@ fn draw_continuous<R: Rng + ?Sized>(cs: &ContinuousSampler, rng: &mut R) -> f64 
 
 /// Step 6: masks missing values (after the outcomes have been drawn from the latent values).
 pub(super) fn apply_missing<R: Rng + ?Sized>(s: &Scenario, n: usize, rng: &mut R, c: &mut Cohort) {
-    let n_cov = s.covariates.len();
+    let Scratch { perm, rows, .. } = &mut c.scratch;
+    // the identity, restored after each partial shuffle
+    perm.clear();
+    perm.extend(0..n);
     for (j, cov) in s.covariates.iter().enumerate() {
+        rows.clear();
         match cov.missing {
             Missing::None => {}
             Missing::Count(k) => {
                 // Scaled with n in large-sample runs; exact at the scenario's n.
                 let k = if n == s.n { k } else { ((k as f64) * n as f64 / s.n as f64).round() as usize };
                 let k = k.min(n);
-                let perm = &mut c.scratch.perm;
-                for (i, p) in perm.iter_mut().enumerate() {
-                    *p = i;
-                }
                 // Partial Fisher–Yates: perm[..k] is a uniform random k-subset.
                 for i in 0..k {
                     let r = rng.random_range(i..n);
                     perm.swap(i, r);
+                    rows.push(r);
                 }
-                for t in 0..k {
-                    let i = c.scratch.perm[t];
-                    mask(s, n_cov, j, i, &mut c.columns);
+                mask(s, j, &perm[..k], &mut c.columns);
+                // undone in reverse order: perm is the identity again
+                for (i, &r) in rows.iter().enumerate().rev() {
+                    perm.swap(i, r);
                 }
             }
             Missing::Probability(q) => {
-                for i in 0..n {
-                    if rng.random::<f64>() < q {
-                        mask(s, n_cov, j, i, &mut c.columns);
-                    }
-                }
+                rows.extend((0..n).filter(|_| rng.random::<f64>() < q));
+                mask(s, j, rows, &mut c.columns);
             }
         }
     }
 }
 
-/// Sets covariate `j` of patient `i` missing, and every indicator derived from it.
-fn mask(s: &Scenario, n_cov: usize, j: usize, i: usize, columns: &mut [Vec<Option<f64>>]) {
-    columns[j][i] = None;
-    for (d_idx, d) in s.derived.iter().enumerate() {
-        if d.source == Source::Column(j) {
-            columns[n_cov + d_idx][i] = None;
+/// Sets covariate `j` of patients `rows` missing, and every indicator derived from it.
+fn mask(s: &Scenario, j: usize, rows: &[usize], columns: &mut [Vec<Option<f64>>]) {
+    let n_cov = s.covariates.len();
+    let derived = s.derived.iter().enumerate().filter(|(_, d)| d.source == Source::Column(j));
+    for column_idx in std::iter::once(j).chain(derived.map(|(d_idx, _)| n_cov + d_idx)) {
+        for &i in rows {
+            columns[column_idx][i] = None;
         }
     }
 }

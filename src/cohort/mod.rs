@@ -173,12 +173,14 @@ fn draw_kept_covariates<R: Rng + ?Sized>(s: &Scenario, keep: &[Keep], rng: &mut 
         rng,
         c,
         |j| keep[j] == Keep::Drop,
-        |j, i, x, columns| match keep[j] {
+        |j, column, columns| match keep[j] {
             Keep::Drop => {}
-            Keep::Column => columns[j][i] = x,
+            Keep::Column => std::mem::swap(&mut columns[j], column),
             Keep::Plain => {
-                values[j][i] = x.unwrap_or(0.0);
-                present[j][i] = x.is_some();
+                for ((v, p), x) in values[j].iter_mut().zip(present[j].iter_mut()).zip(column.iter()) {
+                    *v = x.unwrap_or(0.0);
+                    *p = x.is_some();
+                }
             }
         },
     );
@@ -209,13 +211,19 @@ pub struct Cohort {
     progression: Vec<bool>,
     treatment: Vec<Option<usize>>,
     time_from_progression: Vec<Option<f64>>,
+    gamma_laws: covariates::GammaLaws,
     scratch: Scratch,
 }
 
 /// Per-patient work buffers, reused between cohorts.
 #[derive(Debug, Clone, Default)]
 struct Scratch {
+    /// The characteristic being drawn (`covariates::draw_covariates_with`).
+    column: Vec<Option<f64>>,
+    /// The identity permutation between the partial shuffles of `covariates::apply_missing`.
     perm: Vec<usize>,
+    /// Rows drawn by `covariates::apply_missing`.
+    rows: Vec<usize>,
     eta_os: Vec<f64>,
     eta_prog: Vec<f64>,
     choice_eta: Vec<f64>,
@@ -242,6 +250,7 @@ impl Cohort {
             progression: Vec::new(),
             treatment: Vec::new(),
             time_from_progression: Vec::new(),
+            gamma_laws: covariates::GammaLaws::new(s),
             scratch: Scratch::default(),
         }
     }
@@ -251,11 +260,10 @@ impl Cohort {
         for col in &mut self.columns {
             col.resize(n, None);
         }
-        self.scratch.perm.resize(n, 0);
     }
 
-    /// Sizes every per-patient buffer that generation uses except the characteristic columns and
-    /// the missing-value permutation (the truth sizes only the columns it keeps).
+    /// Sizes every per-patient buffer that generation uses except the characteristic columns (the
+    /// truth sizes only the columns it keeps) and those of the missing values (sized where used).
     fn resize_rows(&mut self, n: usize) {
         self.os_time.resize(n, 0.0);
         self.os_event.resize(n, false);
@@ -266,6 +274,7 @@ impl Cohort {
         self.progression.resize(n, false);
         self.treatment.resize(n, None);
         self.time_from_progression.resize(n, None);
+        self.scratch.column.resize(n, None);
         self.scratch.eta_os.resize(n, 0.0);
         self.scratch.eta_prog.resize(n, 0.0);
     }

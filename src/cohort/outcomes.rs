@@ -40,7 +40,7 @@ pub(super) fn draw_outcomes<R: Rng + ?Sized>(s: &Scenario, rng: &mut R, c: &mut 
                 }
                 c.scratch.choice_eta[k] = e;
             }
-            let k = softmax_draw(&c.scratch.choice_eta, rng.random::<f64>());
+            let k = softmax_draw(&mut c.scratch.choice_eta, rng.random::<f64>());
             t_os = t_prog + ap.options[k].time_ratio * (t_os0 - t_prog);
             choice = Some(k);
         }
@@ -72,13 +72,17 @@ fn event_time<R: Rng + ?Sized>(h: &Hazard, eta: f64, rng: &mut R) -> f64 {
     h.baseline.inverse_cumhaz(e * (-eta).exp())
 }
 
-/// Index k with probability exp(eta_k) / sum exp(eta_j), from one uniform u.
-fn softmax_draw(eta: &[f64], u: f64) -> usize {
+/// Index k with probability exp(eta_k) / sum exp(eta_j), from one uniform u. `eta` is left
+/// holding the weights exp(eta_k - max eta) (one exponential per option).
+fn softmax_draw(eta: &mut [f64], u: f64) -> usize {
     let m = eta.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let total: f64 = eta.iter().map(|e| (e - m).exp()).sum();
+    for e in eta.iter_mut() {
+        *e = (*e - m).exp();
+    }
+    let total: f64 = eta.iter().sum();
     let mut acc = 0.0;
-    for (k, e) in eta.iter().enumerate() {
-        acc += (e - m).exp() / total;
+    for (k, w) in eta.iter().enumerate() {
+        acc += w / total;
         if u < acc {
             return k;
         }

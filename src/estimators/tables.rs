@@ -205,32 +205,46 @@ pub fn fisher_exact(table: &ContingencyTable) -> FisherExact {
 
 /// Fisher's exact test with explicit limits.
 pub fn fisher_exact_with(table: &ContingencyTable, control: &FisherControl) -> FisherExact {
-    if table.n_rows() < 2 || table.n_cols() < 2 {
+    fisher_exact_counts(table.n_rows(), table.n_cols(), &table.counts, control)
+}
+
+/// `fisher_exact_with` on the row-major counts of an `n_rows x n_cols` table (no labels to build:
+/// for callers that test many tables). Panics if `counts.len() != n_rows * n_cols`.
+pub fn fisher_exact_counts(
+    n_rows: usize,
+    n_cols: usize,
+    counts: &[u64],
+    control: &FisherControl,
+) -> FisherExact {
+    assert_eq!(counts.len(), n_rows * n_cols, "counts of a {n_rows} x {n_cols} table");
+    if n_rows < 2 || n_cols < 2 {
         return FisherExact { p: None, status: FisherStatus::NotTwoWay };
     }
     WORKSPACE.with_borrow_mut(|ws| {
         // the workspace's buffers are taken out while in use (and put back, keeping their capacity)
         let mut x = std::mem::take(&mut ws.x);
-        let result = fisher_in(table, control, &mut x, ws);
+        let result = fisher_in(n_rows, n_cols, counts, control, &mut x, ws);
         ws.x = x;
         result
     })
 }
 
-/// The test with `x` as scratch space for the counts.
+/// The test of the row-major `r x c` `counts` with `x` as scratch space.
 fn fisher_in(
-    table: &ContingencyTable,
+    r: usize,
+    c: usize,
+    counts: &[u64],
     control: &FisherControl,
     x: &mut Vec<usize>,
     ws: &mut Workspace,
 ) -> FisherExact {
-    let (r, c) = (table.n_rows(), table.n_cols());
+    let count = |i: usize, j: usize| counts[i * c + j];
     let is_2x2 = r == 2 && c == 2;
     // Empty rows and columns do not change the distribution: drop them. `x` holds the row sums,
     // then the column sums, then the kept row and column indices.
     x.clear();
-    x.extend(table.counts.chunks(c).map(|row| row.iter().sum::<u64>() as usize));
-    x.extend((0..c).map(|j| (0..r).map(|i| table.count(i, j)).sum::<u64>() as usize));
+    x.extend(counts.chunks(c).map(|row| row.iter().sum::<u64>() as usize));
+    x.extend((0..c).map(|j| (0..r).map(|i| count(i, j)).sum::<u64>() as usize));
     let n: usize = x[..r].iter().sum();
     let kept_rows = (0..r).filter(|&i| x[i] > 0).count();
     let kept_cols = (0..c).filter(|&j| x[r + j] > 0).count();
@@ -257,14 +271,14 @@ fn fisher_in(
     let (n_rows, n_cols) = if kept_rows <= kept_cols {
         for a in rows.clone() {
             for b in cols.clone() {
-                x.push(table.count(x[a], x[b]) as usize);
+                x.push(count(x[a], x[b]) as usize);
             }
         }
         (kept_rows, kept_cols)
     } else {
         for b in cols.clone() {
             for a in rows.clone() {
-                x.push(table.count(x[a], x[b]) as usize);
+                x.push(count(x[a], x[b]) as usize);
             }
         }
         (kept_cols, kept_rows)
