@@ -504,10 +504,14 @@ pub fn fit_coefficients<C: AsRef<[f64]>>(
     control: &CoxControl,
 ) -> Result<CoxCoefficients, CoxError> {
     let (nr, _) = solve(data, columns, ties, control)?;
-    let p = columns.len();
-    let Assessment { aliased, termination, .. } = assess(&nr, p, control);
-    let Wald { coef, se, p: pval, .. } = wald(&nr, p, &aliased);
-    Ok(CoxCoefficients { coef, se, p: pval, termination, aliased })
+    Ok(coefficients(&nr, columns.len(), control))
+}
+
+/// The [`CoxCoefficients`] of a Newton–Raphson run on `p` covariates.
+fn coefficients(nr: &newton::Newton, p: usize, control: &CoxControl) -> CoxCoefficients {
+    let Assessment { aliased, termination, .. } = assess(nr, p, control);
+    let Wald { coef, se, p: pval, .. } = wald(nr, p, &aliased);
+    CoxCoefficients { coef, se, p: pval, termination, aliased }
 }
 
 /// [`fit_coefficients`] on a laid-out design (the same numbers as `fit_coefficients` on the
@@ -524,9 +528,7 @@ pub fn fit_design(
     }
     let (_, scale) = centre_and_scale(&mut design.x, p);
     let nr = newton::newton(&design.x, &scale, &design.status, &design.groups, ties, control);
-    let Assessment { aliased, termination, .. } = assess(&nr, p, control);
-    let Wald { coef, se, p: pval, .. } = wald(&nr, p, &aliased);
-    Ok(CoxCoefficients { coef, se, p: pval, termination, aliased })
+    Ok(coefficients(&nr, p, control))
 }
 
 /// Aliased columns, R's monotone-likelihood test and the termination of a Newton–Raphson run.
