@@ -694,9 +694,8 @@ fn cox_complete_cases(
     control: &CoxControl,
     design: &mut Design,
 ) -> Option<CoxCoefficients> {
-    let cols: Vec<&[Option<f64>]> = columns.iter().map(|&j| cohort.column(j)).collect();
-    sorted.complete_design(cols.len(), |i, k| cols[k][cohort_rows[i]], design);
-    if design.is_empty() || design.n_event() == 0 || !(0..cols.len()).all(|k| design.varies(k)) {
+    sorted.complete_design(columns.len(), |i, k| cohort.column(columns[k])[cohort_rows[i]], design);
+    if design.is_empty() || design.n_event() == 0 || !(0..columns.len()).all(|k| design.varies(k)) {
         return None;
     }
     cox::fit_design(design, Ties::Efron, control).ok()

@@ -210,7 +210,7 @@ pub fn fisher_exact_with(table: &ContingencyTable, control: &FisherControl) -> F
 
 /// `fisher_exact_with` on the row-major counts of an `n_rows x n_cols` table (no labels to build:
 /// for callers that test many tables). Panics if `counts.len() != n_rows * n_cols`.
-pub fn fisher_exact_counts(
+pub(crate) fn fisher_exact_counts(
     n_rows: usize,
     n_cols: usize,
     counts: &[u64],

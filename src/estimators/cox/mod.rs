@@ -154,6 +154,50 @@ impl CoxData {
         CoxData { order, status, groups, n_event }
     }
 
+    /// The complete cases of `p` covariates laid out for [`fit_design`]: `value(i, k)` is
+    /// covariate k of subject i (indexed as the data `self` was made from), `None` when missing.
+    /// Subjects keep their sorted order, so the design equals `restrict` of the complete cases
+    /// with their covariates in time order.
+    pub fn complete_design(
+        &self,
+        p: usize,
+        value: impl Fn(usize, usize) -> Option<f64>,
+        design: &mut Design,
+    ) {
+        let Design { x, status, groups, .. } = design;
+        x.clear();
+        status.clear();
+        groups.clear();
+        let mut n_event = 0;
+        // each subject written at the next free row and kept by advancing the row count: no
+        // branch on missingness, which the data make unpredictable
+        x.resize(self.order.len() * p, 0.0);
+        status.resize(self.order.len(), false);
+        let mut kept = 0;
+        for &(start, end) in &self.groups {
+            let group_start = kept;
+            for pos in start..end {
+                let i = self.order[pos];
+                let mut complete = true;
+                for k in 0..p {
+                    let v = value(i, k);
+                    complete &= v.is_some();
+                    x[kept * p + k] = v.unwrap_or(0.0);
+                }
+                status[kept] = self.status[pos];
+                n_event += usize::from(complete & self.status[pos]);
+                kept += usize::from(complete);
+            }
+            if kept > group_start {
+                groups.push((group_start, kept));
+            }
+        }
+        x.truncate(kept * p);
+        status.truncate(kept);
+        design.p = p;
+        design.n_event = n_event;
+    }
+
     pub fn len(&self) -> usize {
         self.order.len()
     }
@@ -200,52 +244,6 @@ impl Design {
         let p = self.p;
         let mut values = self.x.iter().skip(k).step_by(p.max(1));
         values.next().is_some_and(|&first| values.any(|&v| v != first))
-    }
-}
-
-impl CoxData {
-    /// The complete cases of `p` covariates laid out for [`fit_design`]: `value(i, k)` is
-    /// covariate k of subject i (indexed as the data `self` was made from), `None` when missing.
-    /// Subjects keep their sorted order, so the design equals `restrict` of the complete cases
-    /// with their covariates in time order.
-    pub fn complete_design(
-        &self,
-        p: usize,
-        value: impl Fn(usize, usize) -> Option<f64>,
-        design: &mut Design,
-    ) {
-        let Design { x, status, groups, .. } = design;
-        x.clear();
-        status.clear();
-        groups.clear();
-        let mut n_event = 0;
-        // each subject written at the next free row and kept by advancing the row count: no
-        // branch on missingness, which the data make unpredictable
-        x.resize(self.order.len() * p, 0.0);
-        status.resize(self.order.len(), false);
-        let mut kept = 0;
-        for &(start, end) in &self.groups {
-            let group_start = kept;
-            for pos in start..end {
-                let i = self.order[pos];
-                let mut complete = true;
-                for k in 0..p {
-                    let v = value(i, k);
-                    complete &= v.is_some();
-                    x[kept * p + k] = v.unwrap_or(0.0);
-                }
-                status[kept] = self.status[pos];
-                n_event += usize::from(complete & self.status[pos]);
-                kept += usize::from(complete);
-            }
-            if kept > group_start {
-                groups.push((group_start, kept));
-            }
-        }
-        x.truncate(kept * p);
-        status.truncate(kept);
-        design.p = p;
-        design.n_event = n_event;
     }
 }
 
