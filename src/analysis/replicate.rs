@@ -694,7 +694,11 @@ fn cox_complete_cases(
     control: &CoxControl,
     design: &mut Design,
 ) -> Option<CoxCoefficients> {
-    sorted.complete_design(columns.len(), |i, k| cohort.column(columns[k])[cohort_rows[i]], design);
+    let value = |i: usize, k: usize| cohort.column(columns[k])[cohort_rows[i]];
+    if let Some(tallied) = sorted.complete_tally(columns.len(), value) {
+        return Some(cox::fit_tallied(tallied, Ties::Efron, control));
+    }
+    sorted.complete_design(columns.len(), value, design);
     if design.is_empty() || design.n_event() == 0 || !(0..columns.len()).all(|k| design.varies(k)) {
         return None;
     }

@@ -287,7 +287,7 @@ impl Sweep {
 /// Most distinct covariate rows, and most covariates, for which [`Tally`] groups the data.
 const MAX_PATTERNS: usize = 8;
 const MAX_P: usize = 4;
-/// Numbers per death time in [`Tally`]'s `blocks`.
+/// Counts per death time while [`Tally::new`] finds the patterns.
 const BLOCK: usize = 1 + 2 * MAX_PATTERNS;
 
 /// The data of a sweep tallied by covariate pattern, for covariates that take few distinct rows
@@ -310,10 +310,11 @@ pub(crate) struct Tally {
     deaths: [f64; MAX_PATTERNS],
     /// Σ x over all deaths (the constant part of U)
     x_deaths: [f64; MAX_P],
-    /// per death time, from the last to the first, `BLOCK` numbers: the number of deaths, then
-    /// per pattern the subjects joining the risk set just before (censored at or after it, up to
-    /// the next death time), then per pattern the deaths (8 slots each), as counts
-    blocks: Vec<u16>,
+    /// per death time, from the last to the first, `1 + 2 n_patterns` numbers: the number of
+    /// deaths, then per pattern the subjects joining the risk set just before (censored at or
+    /// after it, up to the next death time), then per pattern the deaths (whole numbers, held as
+    /// the f64 every evaluation multiplies by)
+    blocks: Vec<f64>,
 }
 
 impl Tally {
@@ -325,34 +326,63 @@ impl Tally {
         if p == 0 || p > MAX_P || x.len() != n * p {
             return None;
         }
-        let max_patterns = MAX_PATTERNS.min(n / 4);
-        // counts are kept as u16 (small blocks: the allocation stays in the allocator's fast path)
-        if n > usize::from(u16::MAX) {
+        Tally::build(p, groups, MAX_PATTERNS.min(n / 4), |pos, row| {
+            row.copy_from_slice(&x[pos * p..(pos + 1) * p]);
+            Some(status[pos])
+        })
+    }
+
+    /// Tallies the subjects at the positions of `groups` (the `(start, end)` of each distinct
+    /// time, ascending) that `subject(pos, row)` admits: it writes the `p` covariates of position
+    /// `pos` into `row` and returns whether the subject died, or `None` to leave it out (a left-out
+    /// subject is as absent as if the positions had been renumbered without it). `None` when the
+    /// rows take more than `max_patterns` distinct values.
+    pub fn build(
+        p: usize,
+        groups: &[(usize, usize)],
+        max_patterns: usize,
+        mut subject: impl FnMut(usize, &mut [f64]) -> Option<bool>,
+    ) -> Option<Tally> {
+        let n = groups.last().map_or(0, |g| g.1);
+        // counts are kept as u16
+        if p == 0 || p > MAX_P || n > usize::from(u16::MAX) {
             return None;
         }
+        let max_patterns = max_patterns.min(MAX_PATTERNS);
         let mut t = Tally {
             p,
             n_patterns: 0,
             patterns: [f64::NAN; MAX_PATTERNS * MAX_P],
             deaths: [0.0; MAX_PATTERNS],
             x_deaths: [0.0; MAX_P],
-            blocks: Vec::with_capacity(BLOCK * groups.len()),
+            blocks: Vec::new(),
         };
+        // counted in BLOCK slots per death time while the patterns are found, then compacted
+        let mut counts: Vec<u16> = Vec::with_capacity(BLOCK * groups.len());
         // one backward pass: each row's pattern found by a scan of the (at most 8) known ones,
         // counted as joining the risk set or dying; a block closes at each death time (subjects
         // censored after the last death time join the risk set of the next death)
         let mut current = [0u16; BLOCK];
+        let mut buffer = [0.0; MAX_P];
         for &(start, end) in groups.iter().rev() {
             for pos in start..end {
-                let row = &x[pos * p..(pos + 1) * p];
+                let row = &mut buffer[..p];
+                let Some(died) = subject(pos, row) else { continue };
+                let row = &*row;
                 let found = if p == 1 {
-                    // compared with all 8 slots without a branch (unused slots hold NaN, equal to
-                    // nothing; binary values in random order defeat a branch predictor)
-                    let mut q = MAX_PATTERNS;
-                    for k in (0..MAX_PATTERNS).rev() {
-                        q = if t.patterns[k] == row[0] { k } else { q };
+                    // without a branch on which pattern (binary values in random order defeat a
+                    // branch predictor): the first two slots, then all 8 (unused slots hold NaN,
+                    // equal to nothing)
+                    let (first, second) = (t.patterns[0] == row[0], t.patterns[1] == row[0]);
+                    if first | second {
+                        Some(usize::from(!first))
+                    } else {
+                        let mut q = MAX_PATTERNS;
+                        for k in (0..MAX_PATTERNS).rev() {
+                            q = if t.patterns[k] == row[0] { k } else { q };
+                        }
+                        (q < MAX_PATTERNS).then_some(q)
                     }
-                    (q < MAX_PATTERNS).then_some(q)
                 } else {
                     t.patterns[..t.n_patterns * p].chunks_exact(p).position(|k| k == row)
                 };
@@ -366,17 +396,23 @@ impl Tally {
                     None => return None,
                 };
                 // without a branch on the status (it is what the data make unpredictable)
-                let died = usize::from(status[pos]);
+                let died = usize::from(died);
                 current[0] += died as u16;
                 current[1 + died * MAX_PATTERNS + q] += 1;
                 t.deaths[q] += died as f64;
             }
             if current[0] > 0 {
-                t.blocks.extend_from_slice(&current);
+                counts.extend_from_slice(&current);
                 current = [0; BLOCK];
             }
         }
         let np = t.n_patterns;
+        t.blocks.reserve_exact(counts.len() / BLOCK * (1 + 2 * np));
+        for block in counts.chunks_exact(BLOCK) {
+            let (joining, dead) = block[1..].split_at(MAX_PATTERNS);
+            t.blocks.push(f64::from(block[0]));
+            t.blocks.extend(joining[..np].iter().chain(&dead[..np]).map(|&c| f64::from(c)));
+        }
         for q in 0..np {
             for k in 0..p {
                 t.x_deaths[k] += t.deaths[q] * t.patterns[q * p + k];
@@ -385,20 +421,40 @@ impl Tally {
         Some(t)
     }
 
+    pub fn n_patterns(&self) -> usize {
+        self.n_patterns
+    }
+
+    /// Whether covariate `k` takes more than one value among the tallied subjects.
+    pub fn varies(&self, k: usize) -> bool {
+        let p = self.p;
+        (1..self.n_patterns).any(|q| self.patterns[q * p + k] != self.patterns[k])
+    }
+
     /// [`Sweep::eval`] on the tallied data: the log partial likelihood at `beta`, filling
     /// `sweep.u` and `sweep.imat` (`sweep.risk` is not filled).
     pub fn eval(&self, sweep: &mut Sweep, ties: Ties, beta: &[f64]) -> f64 {
-        match self.p {
-            1 => self.eval_p::<1, 3>(sweep, ties, beta),
-            2 => self.eval_p::<2, 6>(sweep, ties, beta),
-            3 => self.eval_p::<3, 10>(sweep, ties, beta),
-            _ => self.eval_p::<4, 15>(sweep, ties, beta),
+        // one binary covariate (two patterns) is what a screening fits by the million: the same
+        // code with the number of patterns known to the compiler (the operations and their order
+        // do not change)
+        match (self.p, self.n_patterns) {
+            (1, 2) => self.eval_p::<1, 3, 2>(sweep, ties, beta),
+            (1, _) => self.eval_p::<1, 3, 0>(sweep, ties, beta),
+            (2, _) => self.eval_p::<2, 6, 0>(sweep, ties, beta),
+            (3, _) => self.eval_p::<3, 10, 0>(sweep, ties, beta),
+            _ => self.eval_p::<4, 15, 0>(sweep, ties, beta),
         }
     }
 
-    /// `P` covariates; `M = 1 + P + P (P + 1) / 2` terms per pattern.
-    fn eval_p<const P: usize, const M: usize>(&self, s: &mut Sweep, ties: Ties, beta: &[f64]) -> f64 {
-        let np = self.n_patterns;
+    /// `P` covariates; `M = 1 + P + P (P + 1) / 2` terms per pattern; `NP` patterns (0: any
+    /// number, `self.n_patterns`).
+    fn eval_p<const P: usize, const M: usize, const NP: usize>(
+        &self,
+        s: &mut Sweep,
+        ties: Ties,
+        beta: &[f64],
+    ) -> f64 {
+        let np = if NP == 0 { self.n_patterns } else { NP };
         // per pattern: [r, r x_1..r x_P, r x_i x_j (j <= i)], the terms every risk-set sum adds
         let mut terms = [[0.0; M]; MAX_PATTERNS];
         let mut loglik = 0.0;
@@ -430,29 +486,27 @@ impl Tally {
         // make unpredictable. Otherwise counts of 0 are skipped (0 x inf would be NaN where the
         // sweep adds nothing).
         let finite = terms[..np].iter().all(|t| t.iter().all(|v| v.is_finite()));
-        for block in self.blocks.chunks_exact(BLOCK) {
-            let n_dead = f64::from(block[0]);
-            let (joining, dead) = block[1..].split_at(MAX_PATTERNS);
+        for block in self.blocks.chunks_exact(1 + 2 * np) {
+            let n_dead = block[0];
+            let (joining, dead) = block[1..].split_at(np);
             let mut dying = [0.0; M];
             for q in 0..np {
+                let (count_joining, count_dead) = (joining[q], dead[q]);
                 if finite {
-                    let (count_joining, count_dead) = (f64::from(joining[q]), f64::from(dead[q]));
                     for ((risk, die), v) in at_risk.iter_mut().zip(dying.iter_mut()).zip(&terms[q]) {
                         *risk += count_joining * v;
                         *die += count_dead * v;
                     }
                     continue;
                 }
-                if joining[q] > 0 {
-                    let count = f64::from(joining[q]);
+                if count_joining > 0.0 {
                     for (acc, v) in at_risk.iter_mut().zip(&terms[q]) {
-                        *acc += count * v;
+                        *acc += count_joining * v;
                     }
                 }
-                if dead[q] > 0 {
-                    let count = f64::from(dead[q]);
+                if count_dead > 0.0 {
                     for (acc, v) in dying.iter_mut().zip(&terms[q]) {
-                        *acc += count * v;
+                        *acc += count_dead * v;
                     }
                 }
             }
@@ -518,6 +572,11 @@ impl<'a> Likelihood<'a> {
         ties: Ties,
     ) -> Likelihood<'a> {
         Likelihood { x, status, groups, ties, tally: Tally::new(x, p, status, groups) }
+    }
+
+    /// The likelihood of tallied data (its evaluations are the tally's).
+    pub fn tallied(tally: Tally, ties: Ties) -> Likelihood<'static> {
+        Likelihood { x: &[], status: &[], groups: &[], ties, tally: Some(tally) }
     }
 
     /// l(beta), filling `sweep.u` and `sweep.imat`.

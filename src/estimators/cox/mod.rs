@@ -24,6 +24,7 @@ mod newton;
 pub mod profile;
 
 use crate::data::SurvivalData;
+use likelihood::{Likelihood, Tally};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 use thiserror::Error;
 
@@ -198,6 +199,31 @@ impl CoxData {
         design.n_event = n_event;
     }
 
+    /// The complete cases of `p` covariates that `coxph` does not centre (every complete value in
+    /// {-1, 0, 1}: binary columns), tallied by pattern in one pass for [`fit_tallied`]; `value`
+    /// as in [`CoxData::complete_design`]. `None` when a value would be centred, when the tally
+    /// does not apply (see `likelihood::Tally`), or when there is nothing to fit (no complete
+    /// case, no event, a constant covariate): [`CoxData::complete_design`] and [`fit_design`]
+    /// then give the fit, or find that there is none.
+    pub fn complete_tally(&self, p: usize, value: impl Fn(usize, usize) -> Option<f64>) -> Option<Tallied> {
+        let (mut n, mut n_event, mut centred) = (0, 0, false);
+        let tally = Tally::build(p, &self.groups, usize::MAX, |pos, row| {
+            let i = self.order[pos];
+            for (k, r) in row.iter_mut().enumerate() {
+                let v = value(i, k)?;
+                centred |= (v != 0.0) & (v != 1.0) & (v != -1.0);
+                *r = v;
+            }
+            n += 1;
+            n_event += usize::from(self.status[pos]);
+            Some(self.status[pos])
+        })?;
+        // the tally's own limit on the number of patterns (see `Tally::new`)
+        let applies = tally.n_patterns() <= n / 4;
+        (!centred && applies && n_event > 0 && (0..p).all(|k| tally.varies(k)))
+            .then_some(Tallied { p, tally })
+    }
+
     pub fn len(&self) -> usize {
         self.order.len()
     }
@@ -245,6 +271,14 @@ impl Design {
         let mut values = self.x.iter().skip(k).step_by(p.max(1));
         values.next().is_some_and(|&first| values.any(|&v| v != first))
     }
+}
+
+/// Complete cases of covariates in {-1, 0, 1} tallied by pattern, from
+/// [`CoxData::complete_tally`].
+#[derive(Debug, Clone)]
+pub struct Tallied {
+    p: usize,
+    tally: Tally,
 }
 
 /// A fitted Cox model, with what R's `summary(coxph(...))` prints.
@@ -527,6 +561,15 @@ pub fn fit_design(
     let (_, scale) = centre_and_scale(&mut design.x, p);
     let nr = newton::newton(&design.x, &scale, &design.status, &design.groups, ties, control);
     Ok(coefficients(&nr, p, control))
+}
+
+/// [`fit_design`] on tallied complete cases: the same numbers as laying them out with
+/// [`CoxData::complete_design`] and fitting that, without the layout, the centring step (which
+/// leaves {-1, 0, 1} columns as they are) and a second pass to tally them.
+pub fn fit_tallied(design: Tallied, ties: Ties, control: &CoxControl) -> CoxCoefficients {
+    let p = design.p;
+    let nr = newton::newton_on(&Likelihood::tallied(design.tally, ties), &[1.0; 4][..p], control);
+    coefficients(&nr, p, control)
 }
 
 /// Aliased columns, R's monotone-likelihood test and the termination of a Newton–Raphson run.

@@ -39,9 +39,13 @@ pub(crate) fn newton(
     ties: Ties,
     control: &CoxControl,
 ) -> Newton {
+    newton_on(&Likelihood::new(x, scale.len(), status, groups, ties), scale, control)
+}
+
+/// [`newton`] on a likelihood already set up (`scale.len()` covariates).
+pub(crate) fn newton_on(lik: &Likelihood, scale: &[f64], control: &CoxControl) -> Newton {
     let p = scale.len();
     let mut sweep = Sweep::new(p);
-    let lik = Likelihood::new(x, p, status, groups, ties);
     let mut beta = vec![0.0; p];
     let mut newbeta = vec![0.0; p];
     let mut step = vec![0.0; p];
