@@ -17,6 +17,7 @@
 //! applies; Newton–Raphson and the profile intervals evaluate through it.
 
 use super::Ties;
+use std::hint::select_unpredictable;
 
 /// Scratch buffers for one model of `p` covariates, reused across iterations.
 #[derive(Debug, Clone)]
@@ -284,6 +285,45 @@ impl Sweep {
     }
 }
 
+/// The terms `w log(d)` an evaluation subtracts from the log likelihood, one per death time (or
+/// per tied death, Efron), kept aside and then subtracted in a loop of their own: the same
+/// subtractions in the same order (the same bits), with the `log` calls side by side, where the
+/// processor overlaps them, instead of one per death time in a loop that waits for each.
+struct LogTerms {
+    w: [f64; LogTerms::CAP],
+    d: [f64; LogTerms::CAP],
+    len: usize,
+}
+
+impl Default for LogTerms {
+    fn default() -> LogTerms {
+        LogTerms { w: [0.0; LogTerms::CAP], d: [0.0; LogTerms::CAP], len: 0 }
+    }
+}
+
+impl LogTerms {
+    const CAP: usize = 32;
+
+    /// Keeps `w log(d)` to be subtracted from `loglik` after the terms kept before it.
+    #[inline]
+    fn push(&mut self, loglik: &mut f64, w: f64, d: f64) {
+        if self.len == LogTerms::CAP {
+            self.flush(loglik);
+        }
+        self.w[self.len] = w;
+        self.d[self.len] = d;
+        self.len += 1;
+    }
+
+    /// Subtracts the terms kept, in order.
+    fn flush(&mut self, loglik: &mut f64) {
+        for (w, d) in self.w[..self.len].iter().zip(&self.d[..self.len]) {
+            *loglik -= w * d.ln();
+        }
+        self.len = 0;
+    }
+}
+
 /// Most distinct covariate rows, and most covariates, for which [`Tally`] groups the data.
 const MAX_PATTERNS: usize = 8;
 const MAX_P: usize = 4;
@@ -364,6 +404,10 @@ impl Tally {
         // censored after the last death time join the risk set of the next death)
         let mut current = [0u16; BLOCK];
         let mut buffer = [0.0; MAX_P];
+        // p = 1: the patterns as integer keys; unused slots hold a NaN no finite row gives
+        let mut keys = [u64::MAX; MAX_PATTERNS];
+        // equal keys for equal values (-0 + 0 is +0)
+        let one_key = |v: f64| (v + 0.0).to_bits();
         for &(start, end) in groups.iter().rev() {
             for pos in start..end {
                 let row = &mut buffer[..p];
@@ -371,18 +415,12 @@ impl Tally {
                 let row = &*row;
                 let found = if p == 1 {
                     // without a branch on which pattern (binary values in random order defeat a
-                    // branch predictor): the first two slots, then all 8 (unused slots hold NaN,
-                    // equal to nothing)
-                    let (first, second) = (t.patterns[0] == row[0], t.patterns[1] == row[0]);
-                    if first | second {
-                        Some(usize::from(!first))
-                    } else {
-                        let mut q = MAX_PATTERNS;
-                        for k in (0..MAX_PATTERNS).rev() {
-                            q = if t.patterns[k] == row[0] { k } else { q };
-                        }
-                        (q < MAX_PATTERNS).then_some(q)
-                    }
+                    // branch predictor): integer keys compared with all 8 slots
+                    let key = one_key(row[0]);
+                    let q = (0..MAX_PATTERNS)
+                        .rev()
+                        .fold(MAX_PATTERNS, |q, k| select_unpredictable(keys[k] == key, k, q));
+                    (q < MAX_PATTERNS).then_some(q)
                 } else {
                     t.patterns[..t.n_patterns * p].chunks_exact(p).position(|k| k == row)
                 };
@@ -390,6 +428,7 @@ impl Tally {
                     Some(q) => q,
                     None if t.n_patterns < max_patterns => {
                         t.patterns[t.n_patterns * p..(t.n_patterns + 1) * p].copy_from_slice(row);
+                        keys[t.n_patterns] = one_key(row[0]);
                         t.n_patterns += 1;
                         t.n_patterns - 1
                     }
@@ -399,26 +438,118 @@ impl Tally {
                 let died = usize::from(died);
                 current[0] += died as u16;
                 current[1 + died * MAX_PATTERNS + q] += 1;
-                t.deaths[q] += died as f64;
             }
             if current[0] > 0 {
                 counts.extend_from_slice(&current);
                 current = [0; BLOCK];
             }
         }
-        let np = t.n_patterns;
-        t.blocks.reserve_exact(counts.len() / BLOCK * (1 + 2 * np));
-        for block in counts.chunks_exact(BLOCK) {
-            let (joining, dead) = block[1..].split_at(MAX_PATTERNS);
-            t.blocks.push(f64::from(block[0]));
-            t.blocks.extend(joining[..np].iter().chain(&dead[..np]).map(|&c| f64::from(c)));
+        let slots: Vec<usize> = (0..t.n_patterns).collect();
+        Some(t.with_counts(&counts, BLOCK, &slots))
+    }
+
+    /// [`Tally::build`] for one covariate whose values are all in {-1, 0, 1} (binary columns,
+    /// which `coxph` does not centre): `subject(pos)` gives the value of position `pos` (`None`:
+    /// missing, the subject is left out) and whether it died. Returns the tally with the number
+    /// of subjects and of deaths; `None` when a value is outside {-1, 0, 1}.
+    ///
+    /// Without a branch on the data, which a branch predictor cannot learn: each value has its
+    /// own slot (no pattern is looked up), a missing value adds 0, a block's counts are kept in
+    /// two integers (fields of 21 bits) rather than in memory, and each distinct time writes a
+    /// block that is kept, by advancing the write position, only when someone died then.
+    pub fn build_unit(
+        groups: &[(usize, usize)],
+        mut subject: impl FnMut(usize) -> (Option<f64>, bool),
+    ) -> Option<(Tally, usize, usize)> {
+        const WIDTH: u32 = 21;
+        // a block: deaths, then the subjects of value -1, 0, 1 joining the risk set, then dying
+        const UNIT_BLOCK: usize = 7;
+        let field = |packed: u64, s: usize| ((packed >> (WIDTH as usize * s)) & ((1 << WIDTH) - 1)) as u16;
+        if groups.last().map_or(0, |g| g.1) > usize::from(u16::MAX) {
+            return None;
+        }
+        let mut counts = vec![0u16; UNIT_BLOCK * (groups.len() + 1)];
+        let mut n_blocks = 0;
+        let (mut joining, mut dying) = (0u64, 0u64);
+        let (mut n, mut outside) = (0, false);
+        // the slots in the order their values are first met: the patterns' order in `build`
+        let (mut seen, mut slots, mut np) = (0u32, [0usize; 3], 0);
+        for &(start, end) in groups.iter().rev() {
+            for pos in start..end {
+                let (value, died) = subject(pos);
+                let present = value.is_some();
+                let v = value.unwrap_or(0.0);
+                outside |= present & (v != 0.0) & (v != 1.0) & (v != -1.0);
+                let slot = (v as i64 + 1).clamp(0, 2) as u32;
+                if present & (seen & (1 << slot) == 0) {
+                    seen |= 1 << slot;
+                    slots[np] = slot as usize;
+                    np += 1;
+                }
+                let one = u64::from(present) << (WIDTH * slot);
+                let died = u64::from(died);
+                dying += one * died;
+                joining += one * (1 - died);
+                n += usize::from(present);
+            }
+            let block = &mut counts[UNIT_BLOCK * n_blocks..UNIT_BLOCK * (n_blocks + 1)];
+            for s in 0..3 {
+                block[1 + s] = field(joining, s);
+                block[4 + s] = field(dying, s);
+            }
+            block[0] = block[4] + block[5] + block[6];
+            let closes = dying > 0;
+            n_blocks += usize::from(closes);
+            // a time without deaths: its subjects join the risk set of the next death time
+            joining &= u64::from(!closes).wrapping_neg();
+            dying = 0;
+        }
+        counts.truncate(UNIT_BLOCK * n_blocks);
+        if outside {
+            return None;
+        }
+        let n_event = counts.iter().step_by(UNIT_BLOCK).map(|&d| usize::from(d)).sum::<usize>();
+        let mut t = Tally {
+            p: 1,
+            n_patterns: np,
+            patterns: [f64::NAN; MAX_PATTERNS * MAX_P],
+            deaths: [0.0; MAX_PATTERNS],
+            x_deaths: [0.0; MAX_P],
+            blocks: Vec::new(),
+        };
+        for (pattern, &slot) in t.patterns.iter_mut().zip(&slots[..np]) {
+            *pattern = slot as f64 - 1.0;
+        }
+        Some((t.with_counts(&counts, UNIT_BLOCK, &slots[..np]), n, n_event))
+    }
+
+    /// The tally with its blocks, deaths and Σ x over deaths from `counts`: `stride` numbers per
+    /// death time, its deaths and then two halves of slots (joining, dying), where pattern q's
+    /// counts are in slot `slots[q]`.
+    fn with_counts(mut self, counts: &[u16], stride: usize, slots: &[usize]) -> Tally {
+        let (p, np) = (self.p, self.n_patterns);
+        self.blocks.reserve_exact(counts.len() / stride * (1 + 2 * np));
+        // deaths per pattern summed here rather than per subject (a sum in memory per subject
+        // would chain one subject's addition to the next)
+        let mut deaths = [0usize; MAX_PATTERNS];
+        for block in counts.chunks_exact(stride) {
+            let (joining, dead) = block[1..].split_at(stride / 2);
+            self.blocks.push(f64::from(block[0]));
+            self.blocks.extend(slots.iter().map(|&s| f64::from(joining[s])));
+            self.blocks.extend(slots.iter().map(|&s| f64::from(dead[s])));
+            for (total, &s) in deaths.iter_mut().zip(slots) {
+                *total += usize::from(dead[s]);
+            }
+        }
+        for (total, d) in self.deaths.iter_mut().zip(deaths) {
+            *total = d as f64;
         }
         for q in 0..np {
             for k in 0..p {
-                t.x_deaths[k] += t.deaths[q] * t.patterns[q * p + k];
+                self.x_deaths[k] += self.deaths[q] * self.patterns[q * p + k];
             }
         }
-        Some(t)
+        self
     }
 
     pub fn n_patterns(&self) -> usize {
@@ -486,6 +617,7 @@ impl Tally {
         // make unpredictable. Otherwise counts of 0 are skipped (0 x inf would be NaN where the
         // sweep adds nothing).
         let finite = terms[..np].iter().all(|t| t.iter().all(|v| v.is_finite()));
+        let mut logs = LogTerms::default();
         for block in self.blocks.chunks_exact(1 + 2 * np) {
             let n_dead = block[0];
             let (joining, dead) = block[1..].split_at(np);
@@ -515,7 +647,7 @@ impl Tally {
                     *acc += v;
                 }
                 let denom = at_risk[0];
-                loglik -= n_dead * denom.ln();
+                logs.push(&mut loglik, n_dead, denom);
                 for i in 0..P {
                     let mean = at_risk[1 + i] / denom;
                     u[i] -= n_dead * mean;
@@ -531,7 +663,8 @@ impl Tally {
                         *acc += v / d;
                     }
                     let denom = at_risk[0];
-                    loglik -= denom.ln();
+                    // log(denom), as 1 x log(denom) is exactly
+                    logs.push(&mut loglik, 1.0, denom);
                     for i in 0..P {
                         let mean = at_risk[1 + i] / denom;
                         u[i] -= mean;
@@ -542,6 +675,7 @@ impl Tally {
                 }
             }
         }
+        logs.flush(&mut loglik);
         s.u.copy_from_slice(&u);
         for (i, row) in imat.iter().enumerate() {
             for (j, &v) in row.iter().enumerate().take(i + 1) {

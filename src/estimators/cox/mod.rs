@@ -206,6 +206,12 @@ impl CoxData {
     /// case, no event, a constant covariate): [`CoxData::complete_design`] and [`fit_design`]
     /// then give the fit, or find that there is none.
     pub fn complete_tally(&self, p: usize, value: impl Fn(usize, usize) -> Option<f64>) -> Option<Tallied> {
+        if p == 1 {
+            let (tally, n, n_event) =
+                Tally::build_unit(&self.groups, |pos| (value(self.order[pos], 0), self.status[pos]))?;
+            let applies = tally.n_patterns() <= n / 4;
+            return (applies && n_event > 0 && tally.varies(0)).then_some(Tallied { p, tally });
+        }
         let (mut n, mut n_event, mut centred) = (0, 0, false);
         let tally = Tally::build(p, &self.groups, usize::MAX, |pos, row| {
             let i = self.order[pos];
