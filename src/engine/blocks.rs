@@ -168,6 +168,23 @@ impl BlockAccumulator {
         }
     }
 
+    /// Empty accumulators whose grids are fixed later ([`BlockAccumulator::set_grids`]), for
+    /// the pilot block, accumulated while it fixes them.
+    pub fn deferred(schema: &Schema) -> Self {
+        BlockAccumulator {
+            pairs: schema.pairs.iter().map(|_| PairAccumulator::deferred()).collect(),
+            choices: schema.choices.iter().map(|c| ChoiceAccumulator::new(&c.kind)).collect(),
+        }
+    }
+
+    /// Fixes the grids of a [`BlockAccumulator::deferred`] accumulator: it is then what
+    /// [`BlockAccumulator::new`] with `grids` would have accumulated.
+    pub fn set_grids(&mut self, grids: &[PairGrids]) {
+        for (i, acc) in self.pairs.iter_mut().enumerate() {
+            acc.set_grids(grids.get(i).copied().unwrap_or_default());
+        }
+    }
+
     /// Add one replicate (already checked against the schema by the caller).
     pub fn push(&mut self, schema: &Schema, rep: &Replicate) -> Result<(), &'static str> {
         for ((acc, spec), obs) in self.pairs.iter_mut().zip(&schema.pairs).zip(&rep.observations) {

@@ -453,15 +453,26 @@ fn run_in_pool<S: Study + ?Sized>(study: &S, config: &RunConfig) -> Result<RunOu
         return Err(EngineError::OutputExists { path: out.to_path_buf() });
     }
     let previous = if existing && run_path.exists() { Some(RunFile::read(out)?) } else { None };
+    let persisted = |b: u64| {
+        blocks::block_path(out, b).exists()
+            && (!config.keep_replicates || blocks::row_paths(out, b).iter().all(|p| p.exists()))
+    };
     // The pilot fixes the grids; a resumed run takes them from its run.json (after the key and
-    // schema are checked below, a fresh pilot would give the same).
+    // schema are checked below, a fresh pilot would give the same). The pilot's replicates are
+    // block 0's: when this process owes block 0, the pilot accumulates it too.
+    let layout = BlockLayout { replicates: config.replicates, block_size: config.block_size };
+    let mut block0 = None;
     let grids = match &previous {
         Some(p) if p.key == config.key() && p.schema == *schema => p.be_grids.clone(),
-        _ => pilot_grids(
-            study,
-            &streams,
-            BlockLayout { replicates: config.replicates, block_size: config.block_size },
-        )?,
+        _ => {
+            if config.shard.owns(0) && !persisted(0) {
+                block0 = Some(PilotBlock {
+                    acc: BlockAccumulator::deferred(schema),
+                    rows: config.keep_replicates.then(run_output::ReplicateRows::new),
+                });
+            }
+            pilot_grids(study, &streams, layout, block0.as_mut())?
+        }
     };
     let run = RunFile::new(config.key(), schema.clone(), grids);
     let layout = run.layout();
@@ -477,18 +488,19 @@ fn run_in_pool<S: Study + ?Sized>(study: &S, config: &RunConfig) -> Result<RunOu
     }
     blocks::prepare_dir(out)?;
     run.write(out)?;
+    let mut computed = 0;
+    if let Some(PilotBlock { mut acc, rows }) = block0 {
+        acc.set_grids(&run.be_grids);
+        persist_block(out, 0, layout.range(0), &run.fingerprint(), acc, rows)?;
+        computed += 1;
+    }
 
-    let persisted = |b: u64| {
-        blocks::block_path(out, b).exists()
-            && (!config.keep_replicates || blocks::row_paths(out, b).iter().all(|p| p.exists()))
-    };
     let mine: Vec<u64> = (0..n_blocks).filter(|&b| config.shard.owns(b)).collect();
     let todo_total: u64 =
         mine.iter().filter(|&&b| !persisted(b)).map(|&b| layout.range(b).end - layout.range(b).start).sum();
     let progress = progress::Progress::new(config.progress, todo_total);
     let ctx = Context { study, schema, run: &run, streams, config, progress: &progress };
 
-    let mut computed = 0;
     let (used, stop) = match config.until_mcse {
         None => {
             let todo: Vec<u64> = mine.iter().copied().filter(|&b| !persisted(b)).collect();
@@ -599,23 +611,34 @@ impl<S: Study + ?Sized> Context<'_, S> {
             }
             start = end;
         }
-        let out = &self.config.out_dir;
-        if let Some(rows) = rows {
-            let [reps_path, choices_path] = blocks::row_paths(out, b);
-            let (reps, choices) = rows.into_bytes();
-            run_output::atomic_write(&reps_path, &reps).map_err(|e| EngineError::io(&reps_path, e))?;
-            run_output::atomic_write(&choices_path, &choices)
-                .map_err(|e| EngineError::io(&choices_path, e))?;
-        }
-        let file = blocks::BlockFile {
-            run: fingerprint.to_string(),
-            block: b,
-            first_rep: range.start,
-            n_reps: range.end - range.start,
-            acc,
-        };
-        blocks::write_block(out, &file)
+        persist_block(&self.config.out_dir, b, range, fingerprint, acc, rows)
     }
+}
+
+/// Writes block `b` (replicates `range`) of the run `fingerprint` to `out`, after its
+/// per-replicate rows when they are kept.
+fn persist_block(
+    out: &Path,
+    b: u64,
+    range: std::ops::Range<u64>,
+    fingerprint: &str,
+    acc: BlockAccumulator,
+    rows: Option<run_output::ReplicateRows>,
+) -> Result<(), EngineError> {
+    if let Some(rows) = rows {
+        let [reps_path, choices_path] = blocks::row_paths(out, b);
+        let (reps, choices) = rows.into_bytes();
+        run_output::atomic_write(&reps_path, &reps).map_err(|e| EngineError::io(&reps_path, e))?;
+        run_output::atomic_write(&choices_path, &choices).map_err(|e| EngineError::io(&choices_path, e))?;
+    }
+    let file = blocks::BlockFile {
+        run: fingerprint.to_string(),
+        block: b,
+        first_rep: range.start,
+        n_reps: range.end - range.start,
+        acc,
+    };
+    blocks::write_block(out, &file)
 }
 
 /// Replicates computed together before they are pushed, in order, into an accumulator.
@@ -663,13 +686,22 @@ fn compute_chunk<'r, S: Study + ?Sized>(
     Ok(chunk)
 }
 
+/// Block 0 accumulated by the pilot, its grids not yet fixed.
+struct PilotBlock {
+    acc: BlockAccumulator,
+    rows: Option<run_output::ReplicateRows>,
+}
+
 /// Simulate the replicates of block 0 (the pilot) once, in order, and fix every pair's
 /// bias-eliminated coverage grids from them. Every process of a run (each shard, a resumed run)
-/// gets the same grids, since block 0's replicates are the same everywhere.
+/// gets the same grids, since block 0's replicates are the same everywhere. With `block0`, the
+/// replicates are also accumulated into it, as computing block 0 would (so it is not computed
+/// twice).
 fn pilot_grids<S: Study + ?Sized>(
     study: &S,
     streams: &Streams,
     layout: BlockLayout,
+    mut block0: Option<&mut PilotBlock>,
 ) -> Result<Vec<PairGrids>, EngineError> {
     let schema = study.schema();
     let mut pilots: Vec<PairPilot> = schema.pairs.iter().map(|_| PairPilot::default()).collect();
@@ -680,9 +712,16 @@ fn pilot_grids<S: Study + ?Sized>(
     let mut start = range.start;
     while start < range.end {
         let end = (start + CHUNK).min(range.end);
-        for rep in compute_chunk(study, streams, start..end, &mut reps, None)? {
+        for (i, rep) in (start..end).zip(compute_chunk(study, streams, start..end, &mut reps, None)?) {
             for ((pilot, spec), obs) in pilots.iter_mut().zip(&schema.pairs).zip(&rep.observations) {
                 pilot.push(obs.as_ref(), spec.truth);
+            }
+            if let Some(PilotBlock { acc, rows }) = block0.as_deref_mut() {
+                acc.push(schema, rep)
+                    .map_err(|what| EngineError::InvalidReplicate { rep: i, what: what.into() })?;
+                if let Some(rows) = rows.as_mut() {
+                    rows.push(i, schema, rep);
+                }
             }
         }
         start = end;

@@ -156,6 +156,10 @@ pub struct ViewAccumulator {
     pub grid: Option<BeGrid>,
     /// Difference array of N_j = #{intervals containing grid centre j}: N_j = sum of diff[..=j].
     pub grid_diff: Vec<i64>,
+    /// Before the grid is known ([`PairAccumulator::deferred`]): the interval ends (offsets)
+    /// that go into `grid_diff` once it is ([`PairAccumulator::set_grids`]).
+    #[serde(skip)]
+    pending: Option<Vec<(f64, f64)>>,
 }
 
 /// Distinct finite interval ends kept exactly, per side and view.
@@ -392,6 +396,20 @@ impl PairAccumulator {
         }
     }
 
+    /// An empty accumulator whose grids are not known yet: its intervals are kept until
+    /// [`PairAccumulator::set_grids`], after which it is what [`PairAccumulator::new`] with those
+    /// grids would have accumulated. (The pilot block is accumulated while it fixes the grids.)
+    pub fn deferred() -> Self {
+        let view = || ViewAccumulator { pending: Some(Vec::new()), ..ViewAccumulator::default() };
+        PairAccumulator { all: view(), clean: view(), ..PairAccumulator::default() }
+    }
+
+    /// Fixes the grids of a [`PairAccumulator::deferred`] accumulator.
+    pub fn set_grids(&mut self, grids: PairGrids) {
+        self.all.set_grid(grids.all);
+        self.clean.set_grid(grids.clean);
+    }
+
     /// Add one replicate: `obs` is `None` when the method produced nothing.
     pub fn push(&mut self, obs: Option<&Observation>, truth: Option<f64>, alpha: f64) {
         self.n_reps += 1;
@@ -471,15 +489,9 @@ impl ViewAccumulator {
             }
             let (lo, up) = (l - shift, u - shift);
             self.ends.push(lo, up);
-            if let Some(g) = self.grid {
-                // Centres j with lo <= g_j <= up: [first >= lo, first > up).
-                let (a, b) = (g.first_from(lo, false), g.first_from(up, true));
-                if a < b {
-                    self.grid_diff[a as usize] += 1;
-                    if let Some(x) = self.grid_diff.get_mut(b as usize) {
-                        *x -= 1;
-                    }
-                }
+            match &mut self.pending {
+                Some(pending) => pending.push((lo, up)),
+                None => self.grid_push(lo, up),
             }
         }
         if let Some(p) = obs.p_value.filter(|p| (0.0..=1.0).contains(p)) {
@@ -487,6 +499,31 @@ impl ViewAccumulator {
             if p <= alpha {
                 self.n_reject += 1;
             }
+        }
+    }
+
+    /// Counts the interval [lo, up] (offsets) in the grid, if there is one.
+    fn grid_push(&mut self, lo: f64, up: f64) {
+        if let Some(g) = self.grid {
+            // Centres j with lo <= g_j <= up: [first >= lo, first > up).
+            let (a, b) = (g.first_from(lo, false), g.first_from(up, true));
+            if a < b {
+                self.grid_diff[a as usize] += 1;
+                if let Some(x) = self.grid_diff.get_mut(b as usize) {
+                    *x -= 1;
+                }
+            }
+        }
+    }
+
+    /// Fixes the grid of a deferred view and counts the intervals pushed so far in it (counts:
+    /// the order in which they are added changes nothing).
+    fn set_grid(&mut self, grid: Option<BeGrid>) {
+        let pending = self.pending.take().unwrap_or_default();
+        self.grid = grid;
+        self.grid_diff = grid.map_or_else(Vec::new, |g| vec![0; g.cells as usize]);
+        for (lo, up) in pending {
+            self.grid_push(lo, up);
         }
     }
 
@@ -826,6 +863,30 @@ mod tests {
         }
         assert_eq!(merged.all.grid_diff, acc.all.grid_diff);
         assert_eq!(merged.summary(Some(truth)).included.becover, s.becover);
+    }
+
+    #[test]
+    fn a_deferred_accumulator_given_its_grids_equals_one_built_with_them() {
+        // What the engine does with the pilot block: accumulate before the grids are known,
+        // then fix them. Intervals past the exact tables' cap, some degenerate, some missing.
+        let (truth, sigma) = (1.0, 0.5);
+        let obs: Vec<Observation> = wald_sample(1_000, truth + 0.1, sigma)
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| if i % 7 == 0 { o.with_flag(DegenerateKind::Other) } else { o })
+            .collect();
+        let grids = grid_of(&obs, truth);
+        assert!(grids.all.is_some() && grids.clean.is_some());
+        let (mut built, mut deferred) = (PairAccumulator::new(grids), PairAccumulator::deferred());
+        for (i, o) in obs.iter().enumerate() {
+            let o = (i % 11 != 0).then_some(o);
+            built.push(o, Some(truth), 0.05);
+            deferred.push(o, Some(truth), 0.05);
+        }
+        assert!(built.all.ends.overflow, "past the exact tables: the grid is what counts");
+        deferred.set_grids(grids);
+        assert_eq!(deferred, built);
+        assert!(deferred.all.grid_diff.iter().any(|&d| d != 0));
     }
 
     #[test]
