@@ -9,7 +9,7 @@
 //!               study.replicate(rng_i, scratch, &mut out)       (estimates, SEs, intervals, flags)
 //! block b:      replicates of b, in order -> BlockAccumulator  (blocks: persisted atomically)
 //! run:          blocks b with b % N == k (shard k/N), in parallel (rayon; the only rayon user);
-//!               a block's replicates computed in parallel chunks of 16, pushed in order
+//!               a block's replicates computed in parallel chunks of 128, pushed in order
 //! output:       fold blocks in order -> metrics -> DIR/{manifest.json, summary.json,
 //!               performance.csv, replicates.csv, choices.csv}
 //! ```
@@ -26,7 +26,7 @@
 //!
 //! Memory is flat in the number of replicates: a block's accumulator holds counts, moments, a
 //! fixed grid and capped tables (`metrics`), at most one block per thread is in flight (with at
-//! most 16 computed replicates waiting to be pushed into it), plus
+//! most 128 computed replicates waiting to be pushed into it), plus
 //! the running total; per-replicate rows go straight to files, and only with `--keep-replicates`.
 //!
 //! Interruption: SIGINT or SIGKILL lose at most the blocks in flight (no signal handler is
@@ -642,10 +642,8 @@ fn persist_block(
     blocks::write_block(out, &file)
 }
 
-/// Replicates computed together before they are pushed, in order, into an accumulator: enough
-/// for every thread to take part, few enough that their results are pushed while still in cache
-/// (with 128, a replicate cost 11% more through the engine on one thread, 5% on two).
-const CHUNK: u64 = 16;
+/// Replicates computed together before they are pushed, in order, into an accumulator.
+const CHUNK: u64 = 128;
 
 /// Computes replicates `range` (at most [`CHUNK`]) into the first slots of `reps` (grown as
 /// needed) in parallel, and returns those slots. Idle threads take part in another thread's chunk
