@@ -122,11 +122,7 @@ pub(super) fn draw_covariates_with<R: Rng + ?Sized>(
                     *x = d.rule.apply(st as f64);
                 }
             }
-            Source::Column(k) => {
-                for (x, v) in column.iter_mut().zip(&columns[k]) {
-                    *x = v.and_then(|v| d.rule.apply(v));
-                }
-            }
+            Source::Column(k) => d.rule.apply_to(&columns[k], column),
         }
         store(j, column, columns);
     }

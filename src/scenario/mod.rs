@@ -359,14 +359,35 @@ impl Rule {
             Rule::Le(c) => x <= *c,
             Rule::Levels { positive, na } => {
                 let code = x as usize;
-                if na.get(code).copied().unwrap_or(true) {
-                    return None;
-                }
-                positive.get(code).copied().unwrap_or(false)
+                let b = Some(indicator(positive.get(code).copied().unwrap_or(false)));
+                return std::hint::select_unpredictable(na.get(code).copied().unwrap_or(true), None, b);
             }
         };
-        Some(if b { 1.0 } else { 0.0 })
+        Some(indicator(b))
     }
+
+    /// [`Rule::apply`] to every present value of `values` (a missing value stays missing), into
+    /// `out`: the rule matched once per column rather than once per value, and the comparisons
+    /// made without a branch (their outcomes are what the data make unpredictable).
+    pub fn apply_to(&self, values: &[Option<f64>], out: &mut [Option<f64>]) {
+        fn each(values: &[Option<f64>], out: &mut [Option<f64>], f: impl Fn(f64) -> Option<f64>) {
+            for (o, v) in out.iter_mut().zip(values) {
+                *o = v.and_then(&f);
+            }
+        }
+        match *self {
+            Rule::Gt(c) => each(values, out, |x| Some(indicator(x > c))),
+            Rule::Ge(c) => each(values, out, |x| Some(indicator(x >= c))),
+            Rule::Lt(c) => each(values, out, |x| Some(indicator(x < c))),
+            Rule::Le(c) => each(values, out, |x| Some(indicator(x <= c))),
+            Rule::Levels { .. } => each(values, out, |x| self.apply(x)),
+        }
+    }
+}
+
+/// 1 or 0, chosen without a branch.
+fn indicator(b: bool) -> f64 {
+    std::hint::select_unpredictable(b, 1.0, 0.0)
 }
 
 /// A baseline cumulative hazard H0(t), invertible in closed form.
