@@ -542,13 +542,26 @@ pub fn fit_coefficients<C: AsRef<[f64]>>(
     control: &CoxControl,
 ) -> Result<CoxCoefficients, CoxError> {
     let (nr, _) = solve(data, columns, ties, control)?;
-    Ok(coefficients(&nr, columns.len(), control))
+    Ok(coefficients(nr, columns.len(), control))
 }
 
-/// The [`CoxCoefficients`] of a Newton–Raphson run on `p` covariates.
-fn coefficients(nr: &newton::Newton, p: usize, control: &CoxControl) -> CoxCoefficients {
-    let Assessment { aliased, termination, .. } = assess(nr, p, control);
-    let Wald { coef, se, p: pval, .. } = wald(nr, p, &aliased);
+/// The [`CoxCoefficients`] of a Newton–Raphson run on `p` covariates: [`assess`] and [`wald`]'s
+/// numbers, computed the same way, without the vectors `fit` alone needs.
+fn coefficients(nr: newton::Newton, p: usize, control: &CoxControl) -> CoxCoefficients {
+    let termination = termination(&nr, p, control);
+    let aliased: Vec<bool> = (0..p).map(|k| is_aliased(&nr, p, k)).collect();
+    let se: Vec<f64> = aliased
+        .iter()
+        .enumerate()
+        .map(|(k, &a)| if a { f64::NAN } else { nr.var[k * p + k].sqrt() })
+        .collect();
+    let mut coef = nr.beta;
+    for (b, &a) in coef.iter_mut().zip(&aliased) {
+        if a {
+            *b = f64::NAN;
+        }
+    }
+    let pval = coef.iter().zip(&se).map(|(b, s)| wald_p(b / s)).collect();
     CoxCoefficients { coef, se, p: pval, termination, aliased }
 }
 
@@ -566,7 +579,7 @@ pub fn fit_design(
     }
     let (_, scale) = centre_and_scale(&mut design.x, p);
     let nr = newton::newton(&design.x, &scale, &design.status, &design.groups, ties, control);
-    Ok(coefficients(&nr, p, control))
+    Ok(coefficients(nr, p, control))
 }
 
 /// [`fit_design`] on tallied complete cases: the same numbers as laying them out with
@@ -575,7 +588,7 @@ pub fn fit_design(
 pub fn fit_tallied(design: Tallied, ties: Ties, control: &CoxControl) -> CoxCoefficients {
     let p = design.p;
     let nr = newton::newton_on(&Likelihood::tallied(design.tally, ties), &[1.0; 4][..p], control);
-    coefficients(&nr, p, control)
+    coefficients(nr, p, control)
 }
 
 /// Aliased columns, R's monotone-likelihood test and the termination of a Newton–Raphson run.
@@ -588,21 +601,37 @@ struct Assessment {
 }
 
 fn assess(nr: &newton::Newton, p: usize, control: &CoxControl) -> Assessment {
-    let aliased: Vec<bool> = (0..p).map(|k| nr.rank_flag < p as i32 && nr.var[k * p + k] == 0.0).collect();
-    let mut monotone = vec![false; p];
-    let mut termination = if nr.converged { Termination::Converged } else { Termination::MaxIterations };
-    let infs: Vec<f64> =
-        (0..p).map(|k| (0..p).map(|i| nr.u[i] * nr.var[i * p + k]).sum::<f64>().abs()).collect();
-    if control.iter_max > 1 && nr.converged {
-        for k in 0..p {
-            monotone[k] = !nr.u[k].is_finite()
-                || (infs[k] > control.eps && infs[k] > control.toler_inf * nr.beta[k].abs());
-        }
-        if monotone.iter().any(|&m| m) {
-            termination = Termination::MonotoneLikelihood;
-        }
+    let aliased: Vec<bool> = (0..p).map(|k| is_aliased(nr, p, k)).collect();
+    let infs: Vec<f64> = (0..p).map(|k| inf(nr, p, k)).collect();
+    let tested = control.iter_max > 1 && nr.converged;
+    let monotone: Vec<bool> = (0..p).map(|k| tested && is_monotone(nr, k, infs[k], control)).collect();
+    Assessment { aliased, monotone, termination: termination(nr, p, control), infs }
+}
+
+/// Coefficient k is aliased (R reports NA): the information is singular and its pivot was 0.
+fn is_aliased(nr: &newton::Newton, p: usize, k: usize) -> bool {
+    nr.rank_flag < p as i32 && nr.var[k * p + k] == 0.0
+}
+
+/// |U var|_k, R's `infs[k]`.
+fn inf(nr: &newton::Newton, p: usize, k: usize) -> f64 {
+    (0..p).map(|i| nr.u[i] * nr.var[i * p + k]).sum::<f64>().abs()
+}
+
+/// R's test that coefficient k may be infinite (the likelihood is monotone in it), at convergence.
+fn is_monotone(nr: &newton::Newton, k: usize, inf: f64, control: &CoxControl) -> bool {
+    !nr.u[k].is_finite() || (inf > control.eps && inf > control.toler_inf * nr.beta[k].abs())
+}
+
+/// How the Newton–Raphson run ended, with R's monotone-likelihood test.
+fn termination(nr: &newton::Newton, p: usize, control: &CoxControl) -> Termination {
+    if !nr.converged {
+        Termination::MaxIterations
+    } else if control.iter_max > 1 && (0..p).any(|k| is_monotone(nr, k, inf(nr, p, k), control)) {
+        Termination::MonotoneLikelihood
+    } else {
+        Termination::Converged
     }
-    Assessment { aliased, monotone, termination, infs }
 }
 
 /// Per-coefficient Wald statistics (NaN for aliased columns).
@@ -623,8 +652,13 @@ fn wald(nr: &newton::Newton, p: usize, aliased: &[bool]) -> Wald {
         }
     }
     let z: Vec<f64> = coef.iter().zip(&se).map(|(b, s)| b / s).collect();
-    let pval: Vec<f64> = z.iter().map(|z| chisq_sf(z * z, 1)).collect();
+    let pval: Vec<f64> = z.iter().map(|&z| wald_p(z)).collect();
     Wald { coef, se, z, p: pval }
+}
+
+/// Two-sided p-value of a Wald z, P(chi2_1 > z^2), as `summary.coxph`.
+fn wald_p(z: f64) -> f64 {
+    chisq_sf(z * z, 1)
 }
 
 fn wald_test(var: &[f64], p: usize, beta: &[f64], kept: &[usize], toler_chol: f64) -> f64 {

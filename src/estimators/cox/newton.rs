@@ -47,20 +47,27 @@ pub(crate) fn newton_on(lik: &Likelihood, scale: &[f64], control: &CoxControl) -
     let p = scale.len();
     let mut sweep = Sweep::new(p);
     let mut beta = vec![0.0; p];
-    let mut newbeta = vec![0.0; p];
-    let mut step = vec![0.0; p];
+    // the trial point and the Newton step, in one buffer
+    let mut trial = vec![0.0; 2 * p];
+    let (newbeta, step) = trial.split_at_mut(p);
 
     let loglik_null = lik.eval(&mut sweep, &beta);
     step.copy_from_slice(&sweep.u);
     let mut rank_flag = ldl::factor(&mut sweep.imat, p, control.toler_chol);
-    ldl::solve(&sweep.imat, p, &mut step);
-    let score_test: f64 = sweep.u.iter().zip(&step).map(|(u, s)| u * s).sum();
+    ldl::solve(&sweep.imat, p, step);
+    let score_test: f64 = sweep.u.iter().zip(step.iter()).map(|(u, s)| u * s).sum();
 
-    let finish = |beta: &[f64], sweep: &mut Sweep| -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-        ldl::invert(&mut sweep.imat, p);
-        let b: Vec<f64> = beta.iter().zip(scale).map(|(b, s)| b * s).collect();
-        let u: Vec<f64> = sweep.u.iter().zip(scale).map(|(u, s)| u / s).collect();
-        let mut var = sweep.imat.clone();
+    // the fit at `b` on the original scale, from the sweep's U and I there (their buffers become
+    // the result's)
+    let finish = |mut b: Vec<f64>, sweep: Sweep| -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let Sweep { mut u, imat: mut var, .. } = sweep;
+        ldl::invert(&mut var, p);
+        for (b, s) in b.iter_mut().zip(scale) {
+            *b *= s;
+        }
+        for (u, s) in u.iter_mut().zip(scale) {
+            *u /= s;
+        }
         for i in 0..p {
             for j in 0..p {
                 var[i * p + j] *= scale[i] * scale[j];
@@ -70,7 +77,7 @@ pub(crate) fn newton_on(lik: &Likelihood, scale: &[f64], control: &CoxControl) -
     };
 
     if control.iter_max == 0 || !loglik_null.is_finite() {
-        let (beta, var, u) = finish(&beta, &mut sweep);
+        let (beta, var, u) = finish(beta, sweep);
         return Newton {
             beta,
             var,
@@ -96,7 +103,8 @@ pub(crate) fn newton_on(lik: &Likelihood, scale: &[f64], control: &CoxControl) -
             && sweep.u.iter().all(|v| v.is_finite())
             && sweep.imat.iter().all(|v| v.is_finite());
         if finite && (1.0 - loglik_best / newlk).abs() <= control.eps {
-            let (beta, var, u) = finish(&newbeta, &mut sweep);
+            beta.copy_from_slice(newbeta);
+            let (beta, var, u) = finish(beta, sweep);
             return Newton {
                 beta,
                 var,
@@ -118,9 +126,9 @@ pub(crate) fn newton_on(lik: &Likelihood, scale: &[f64], control: &CoxControl) -
             halving = 0.0;
             loglik_best = newlk;
             step.copy_from_slice(&sweep.u);
-            ldl::solve(&sweep.imat, p, &mut step);
-            beta.copy_from_slice(&newbeta);
-            for (nb, s) in newbeta.iter_mut().zip(&step) {
+            ldl::solve(&sweep.imat, p, step);
+            beta.copy_from_slice(newbeta);
+            for (nb, s) in newbeta.iter_mut().zip(step.iter()) {
                 *nb += s;
             }
         }
@@ -136,7 +144,7 @@ pub(crate) fn newton_on(lik: &Likelihood, scale: &[f64], control: &CoxControl) -
     } else {
         loglik_best
     };
-    let (beta, var, u) = finish(&beta, &mut sweep);
+    let (beta, var, u) = finish(beta, sweep);
     Newton {
         beta,
         var,
