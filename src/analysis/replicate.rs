@@ -590,8 +590,7 @@ fn screening(
     let mut fit_os = |columns: &[usize]| match fitted.iter().find(|(c, _)| *c == columns) {
         Some((_, fit)) => Some(Cow::Borrowed(fit)),
         None => {
-            cox_complete_cases(data.cox(Endpoint::Os), &data.os_rows, cohort, columns, control, &mut design)
-                .map(Cow::Owned)
+            cox_complete_cases(data.cox(Endpoint::Os), cohort, columns, control, &mut design).map(Cow::Owned)
         }
     };
     let mut chosen = Vec::new();
@@ -629,9 +628,8 @@ fn screening(
 
 /// The survival outcomes of one cohort.
 struct Endpoints {
+    /// OS and PFS subjects are the cohort's rows.
     os: SurvivalData,
-    /// 0..n: OS and PFS subjects are the cohort's rows.
-    os_rows: Vec<usize>,
     pfs: SurvivalData,
     /// Time from progression to death, among patients with an observed progression (None if none).
     from_progression: Option<(SurvivalData, Vec<usize>)>,
@@ -651,7 +649,6 @@ impl Endpoints {
         };
         Endpoints {
             os: c.os_data(),
-            os_rows: (0..c.len()).collect(),
             pfs: c.pfs_data(),
             from_progression,
             cox: [OnceCell::new(), OnceCell::new(), OnceCell::new()],
@@ -683,19 +680,26 @@ impl Endpoints {
     }
 }
 
-/// Cox fit on the complete cases of `columns`, laid out in `design`; `cohort_rows[i]` is the cohort
-/// row of subject i of the data `sorted` was made from. None when no fit is possible (no rows, no
-/// events, a constant column): those replicates are missing for that estimand.
+/// Cox fit on the complete cases of `columns`, laid out in `design`; subject i of the data
+/// `sorted` was made from is the cohort's row i (as for OS). None when no fit is possible (no
+/// rows, no events, a constant column): those replicates are missing for that estimand.
 fn cox_complete_cases(
     sorted: &CoxData,
-    cohort_rows: &[usize],
     cohort: &Cohort,
     columns: &[usize],
     control: &CoxControl,
     design: &mut Design,
 ) -> Option<CoxCoefficients> {
-    let value = |i: usize, k: usize| cohort.column(columns[k])[cohort_rows[i]];
-    if let Some(tallied) = sorted.complete_tally(columns.len(), value) {
+    let value = |i: usize, k: usize| cohort.column(columns[k])[i];
+    let tallied = match columns {
+        // one column (the screening's univariate fits): its values looked up once
+        &[j] => {
+            let column = cohort.column(j);
+            sorted.complete_tally(1, |i, _| column[i])
+        }
+        _ => sorted.complete_tally(columns.len(), value),
+    };
+    if let Some(tallied) = tallied {
         return Some(cox::fit_tallied(tallied, Ties::Efron, control));
     }
     sorted.complete_design(columns.len(), value, design);

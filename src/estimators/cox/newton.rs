@@ -97,7 +97,7 @@ pub(crate) fn newton_on(lik: &Likelihood, scale: &[f64], control: &CoxControl) -
     }
     let mut halving = 0.0_f64;
     for iter in 1..=control.iter_max {
-        let newlk = lik.eval(&mut sweep, &newbeta);
+        let newlk = lik.eval(&mut sweep, newbeta);
         rank_flag = ldl::factor(&mut sweep.imat, p, control.toler_chol);
         let finite = newlk.is_finite()
             && sweep.u.iter().all(|v| v.is_finite())
