@@ -9,8 +9,8 @@
 //!                      profile intervals, 6 log-rank tests, ROC/Youden, maxstat, 35 univariate
 //!                      Cox screens and the multivariate fit, ~25 Table 1 tests)
 //! engine/2000/<k>      engine::run of 2000 replicates (8 blocks of 250) on k threads: the pilot
-//!                      (block 0's 250 replicates, once more), the replicates, accumulation of
-//!                      every performance measure, the blocks written to disk
+//!                      (block 0's 250 replicates, accumulated as block 0), the other replicates,
+//!                      accumulation of every performance measure, the blocks written to disk
 //! ```
 //! Replicate i uses the engine's stream for i (`rng_for(seed, "tsh2024", i)`), i cycling over
 //! 0..1000, so the timing averages over cohorts as a run does. The truth is computed once at a

@@ -40,8 +40,9 @@
 //!         holds 384 entries; dropped for good, in block order, once a side exceeds the cap):
 //!         #{l_i <= c <= u_i} = #{l_i <= c} - #{u_i < c}          (exactly as with every interval)
 //! grid    centres g_j = origin + j h, j = 0..G-1, fixed before the run from a pilot (block 0:
-//!         its replicates are simulated once more, before any block, by every process, so every
-//!         shard gets the same grid; it is recorded in run.json):
+//!         its replicates are simulated before any other block by every process, so every shard
+//!         gets the same grid; it is recorded in run.json; the process that owes block 0
+//!         accumulates it from the pilot, its grid set afterwards, `PairAccumulator::deferred`):
 //!           origin + (G-1) h / 2 = pilot mean of d,   s = pilot IQR(d) / 1.349 (else sd(d), else
 //!           median half-width / 1.96),   h = s / 40,   half-range max(2.5 s, 6 sd(d) / sqrt(n_pilot)),
 //!           G <= 4001;
