@@ -743,6 +743,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_rule_applied_to_a_column_is_the_rule_applied_to_each_value() {
+        let values: Vec<Option<f64>> =
+            [Some(0.0), Some(2.0), None, Some(3.5), Some(-1.0), Some(1.0), Some(7.0), Some(f64::NAN)].into();
+        let rules = [
+            Rule::Gt(2.0),
+            Rule::Ge(2.0),
+            Rule::Lt(2.0),
+            Rule::Le(2.0),
+            Rule::Levels { positive: vec![false, true, true], na: vec![false, false, true] },
+        ];
+        for rule in &rules {
+            let mut out = vec![Some(9.0); values.len()];
+            rule.apply_to(&values, &mut out);
+            let each: Vec<Option<f64>> = values.iter().map(|v| v.and_then(|x| rule.apply(x))).collect();
+            let bits = |v: &[Option<f64>]| v.iter().map(|x| x.map(f64::to_bits)).collect::<Vec<_>>();
+            assert_eq!(bits(&out), bits(&each), "{rule:?}");
+        }
+        // by hand: > 2 is 1 only for 3.5 and 7; level 2 is empty, levels beyond the table too
+        let mut out = vec![None; values.len()];
+        rules[0].apply_to(&values, &mut out);
+        assert_eq!(out, [Some(0.0), Some(0.0), None, Some(1.0), Some(0.0), Some(0.0), Some(1.0), Some(0.0)]);
+        rules[4].apply_to(&[Some(0.0), Some(1.0), Some(2.0), Some(5.0)], &mut out[..4]);
+        assert_eq!(out[..4], [Some(0.0), Some(1.0), None, None]);
+    }
+
+    #[test]
     fn apportion_keeps_totals() {
         // 36/17 scaled to 1000: 679.2 and 320.8 -> 679 + 321 by largest remainder.
         assert_eq!(apportion(&[36, 17], 1000), vec![679, 321]);

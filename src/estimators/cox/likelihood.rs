@@ -326,7 +326,7 @@ impl LogTerms {
 
 /// Most distinct covariate rows, and most covariates, for which [`Tally`] groups the data.
 const MAX_PATTERNS: usize = 8;
-const MAX_P: usize = 4;
+pub(crate) const MAX_P: usize = 4;
 /// Counts per death time while [`Tally::new`] finds the patterns.
 const BLOCK: usize = 1 + 2 * MAX_PATTERNS;
 
@@ -404,22 +404,17 @@ impl Tally {
         // censored after the last death time join the risk set of the next death)
         let mut current = [0u16; BLOCK];
         let mut buffer = [0.0; MAX_P];
-        // p = 1: the patterns as integer keys; unused slots hold a NaN no finite row gives
-        let mut keys = [u64::MAX; MAX_PATTERNS];
-        // equal keys for equal values (-0 + 0 is +0)
-        let one_key = |v: f64| (v + 0.0).to_bits();
         for &(start, end) in groups.iter().rev() {
             for pos in start..end {
                 let row = &mut buffer[..p];
                 let Some(died) = subject(pos, row) else { continue };
                 let row = &*row;
                 let found = if p == 1 {
-                    // without a branch on which pattern (binary values in random order defeat a
-                    // branch predictor): integer keys compared with all 8 slots
-                    let key = one_key(row[0]);
+                    // compared with all 8 slots without a branch (unused slots hold NaN, equal to
+                    // nothing; binary values in random order defeat a branch predictor)
                     let q = (0..MAX_PATTERNS)
                         .rev()
-                        .fold(MAX_PATTERNS, |q, k| select_unpredictable(keys[k] == key, k, q));
+                        .fold(MAX_PATTERNS, |q, k| select_unpredictable(t.patterns[k] == row[0], k, q));
                     (q < MAX_PATTERNS).then_some(q)
                 } else {
                     t.patterns[..t.n_patterns * p].chunks_exact(p).position(|k| k == row)
@@ -428,7 +423,6 @@ impl Tally {
                     Some(q) => q,
                     None if t.n_patterns < max_patterns => {
                         t.patterns[t.n_patterns * p..(t.n_patterns + 1) * p].copy_from_slice(row);
-                        keys[t.n_patterns] = one_key(row[0]);
                         t.n_patterns += 1;
                         t.n_patterns - 1
                     }
@@ -444,8 +438,10 @@ impl Tally {
                 current = [0; BLOCK];
             }
         }
-        let slots: Vec<usize> = (0..t.n_patterns).collect();
-        Some(t.with_counts(&counts, BLOCK, &slots))
+        // pattern q's counts are in slot q
+        let slots: [usize; MAX_PATTERNS] = std::array::from_fn(|q| q);
+        let np = t.n_patterns;
+        Some(t.with_counts(&counts, BLOCK, &slots[..np]))
     }
 
     /// [`Tally::build`] for one covariate whose values are all in {-1, 0, 1} (binary columns,

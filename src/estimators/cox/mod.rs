@@ -24,7 +24,7 @@ mod newton;
 pub mod profile;
 
 use crate::data::SurvivalData;
-use likelihood::{Likelihood, Tally};
+use likelihood::{Likelihood, MAX_P, Tally};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 use thiserror::Error;
 
@@ -206,28 +206,29 @@ impl CoxData {
     /// case, no event, a constant covariate): [`CoxData::complete_design`] and [`fit_design`]
     /// then give the fit, or find that there is none.
     pub fn complete_tally(&self, p: usize, value: impl Fn(usize, usize) -> Option<f64>) -> Option<Tallied> {
-        if p == 1 {
-            let (tally, n, n_event) =
-                Tally::build_unit(&self.groups, |pos| (value(self.order[pos], 0), self.status[pos]))?;
-            let applies = tally.n_patterns() <= n / 4;
-            return (applies && n_event > 0 && tally.varies(0)).then_some(Tallied { p, tally });
-        }
-        let (mut n, mut n_event, mut centred) = (0, 0, false);
-        let tally = Tally::build(p, &self.groups, usize::MAX, |pos, row| {
-            let i = self.order[pos];
-            for (k, r) in row.iter_mut().enumerate() {
-                let v = value(i, k)?;
-                centred |= (v != 0.0) & (v != 1.0) & (v != -1.0);
-                *r = v;
+        let (tally, n, n_event) = if p == 1 {
+            Tally::build_unit(&self.groups, |pos| (value(self.order[pos], 0), self.status[pos]))?
+        } else {
+            let (mut n, mut n_event, mut centred) = (0, 0, false);
+            let tally = Tally::build(p, &self.groups, usize::MAX, |pos, row| {
+                let i = self.order[pos];
+                for (k, r) in row.iter_mut().enumerate() {
+                    let v = value(i, k)?;
+                    centred |= (v != 0.0) & (v != 1.0) & (v != -1.0);
+                    *r = v;
+                }
+                n += 1;
+                n_event += usize::from(self.status[pos]);
+                Some(self.status[pos])
+            })?;
+            if centred {
+                return None;
             }
-            n += 1;
-            n_event += usize::from(self.status[pos]);
-            Some(self.status[pos])
-        })?;
+            (tally, n, n_event)
+        };
         // the tally's own limit on the number of patterns (see `Tally::new`)
         let applies = tally.n_patterns() <= n / 4;
-        (!centred && applies && n_event > 0 && (0..p).all(|k| tally.varies(k)))
-            .then_some(Tallied { p, tally })
+        (applies && n_event > 0 && (0..p).all(|k| tally.varies(k))).then_some(Tallied { p, tally })
     }
 
     pub fn len(&self) -> usize {
@@ -587,7 +588,8 @@ pub fn fit_design(
 /// leaves {-1, 0, 1} columns as they are) and a second pass to tally them.
 pub fn fit_tallied(design: Tallied, ties: Ties, control: &CoxControl) -> CoxCoefficients {
     let p = design.p;
-    let nr = newton::newton_on(&Likelihood::tallied(design.tally, ties), &[1.0; 4][..p], control);
+    // uncentred, unscaled columns (a tally has at most MAX_P)
+    let nr = newton::newton_on(&Likelihood::tallied(design.tally, ties), &[1.0; MAX_P][..p], control);
     coefficients(nr, p, control)
 }
 
