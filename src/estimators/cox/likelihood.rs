@@ -366,10 +366,16 @@ impl Tally {
         if p == 0 || p > MAX_P || x.len() != n * p {
             return None;
         }
-        Tally::build(p, groups, MAX_PATTERNS.min(n / 4), |pos, row| {
+        Tally::build(p, groups, Tally::max_patterns(n), |pos, row| {
             row.copy_from_slice(&x[pos * p..(pos + 1) * p]);
             Some(status[pos])
         })
+    }
+
+    /// Most distinct rows for which `n` subjects are tallied: 8, and at most a quarter of them
+    /// (beyond, the subject-by-subject sweep is as fast).
+    pub fn max_patterns(n: usize) -> usize {
+        MAX_PATTERNS.min(n / 4)
     }
 
     /// Tallies the subjects at the positions of `groups` (the `(start, end)` of each distinct

@@ -226,8 +226,8 @@ impl CoxData {
             }
             (tally, n, n_event)
         };
-        // the tally's own limit on the number of patterns (see `Tally::new`)
-        let applies = tally.n_patterns() <= n / 4;
+        // the tally's own limit, known once the complete cases are counted
+        let applies = tally.n_patterns() <= Tally::max_patterns(n);
         (applies && n_event > 0 && (0..p).all(|k| tally.varies(k))).then_some(Tallied { p, tally })
     }
 
