@@ -586,16 +586,21 @@ fn screening(
     fitted: &[(&[usize], CoxCoefficients)],
     out: &mut Replicate,
 ) {
+    let sorted = data.cox(Endpoint::Os);
     let mut design = Design::default();
-    let mut fit_os = |columns: &[usize]| match fitted.iter().find(|(c, _)| *c == columns) {
-        Some((_, fit)) => Some(Cow::Borrowed(fit)),
-        None => {
-            cox_complete_cases(data.cox(Endpoint::Os), cohort, columns, control, &mut design).map(Cow::Owned)
-        }
-    };
+    // the univariate fits' binary columns tallied together
+    let columns: Vec<&[Option<f64>]> = sc.columns.iter().map(|&j| cohort.column(j)).collect();
+    let mut unit = sorted.unit_tallies(&columns).into_iter();
     let mut chosen = Vec::new();
     for (k, &j) in sc.columns.iter().enumerate() {
-        let fit = fit_os(&[j]);
+        let tallied = unit.next().flatten();
+        let fit = match fitted.iter().find(|(c, _)| *c == [j]) {
+            Some((_, fit)) => Some(Cow::Borrowed(fit)),
+            None => match tallied {
+                Some(t) => Some(Cow::Owned(cox::fit_tallied(t, Ties::Efron, control))),
+                None => cox_laid_out(sorted, cohort, &[j], control, &mut design).map(Cow::Owned),
+            },
+        };
         let o = fit.as_ref().map(|f| cox_observation(f, 0));
         let significant = o.is_some_and(|o| o.p_value.is_some_and(|p| p < sc.alpha));
         out.observations[sc.univariate[k]] = o;
@@ -610,7 +615,14 @@ fn screening(
     out.choices[sc.n_false] = Choice::Value(n_false as f64);
     out.choices[sc.any_false] = Choice::Category(u32::from(n_false > 0));
     let mut false_independent = false;
-    let multivariate = if chosen.is_empty() { None } else { fit_os(&chosen) };
+    let multivariate = if chosen.is_empty() {
+        None
+    } else {
+        match fitted.iter().find(|(c, _)| *c == chosen.as_slice()) {
+            Some((_, fit)) => Some(Cow::Borrowed(fit)),
+            None => cox_complete_cases(sorted, cohort, &chosen, control, &mut design).map(Cow::Owned),
+        }
+    };
     if let Some(fit) = multivariate {
         for (m, &j) in chosen.iter().enumerate() {
             let o = cox_observation(&fit, m);
@@ -680,7 +692,7 @@ impl Endpoints {
     }
 }
 
-/// Cox fit on the complete cases of `columns`, laid out in `design`; subject i of the data
+/// Cox fit on the complete cases of `columns`, tallied or else laid out in `design`; subject i of the data
 /// `sorted` was made from is the cohort's row i (as for OS). None when no fit is possible (no
 /// rows, no events, a constant column): those replicates are missing for that estimand.
 fn cox_complete_cases(
@@ -690,19 +702,21 @@ fn cox_complete_cases(
     control: &CoxControl,
     design: &mut Design,
 ) -> Option<CoxCoefficients> {
-    let value = |i: usize, k: usize| cohort.column(columns[k])[i];
-    let tallied = match columns {
-        // one column (the screening's univariate fits): its values looked up once
-        &[j] => {
-            let column = cohort.column(j);
-            sorted.complete_tally(1, |i, _| column[i])
-        }
-        _ => sorted.complete_tally(columns.len(), value),
-    };
-    if let Some(tallied) = tallied {
-        return Some(cox::fit_tallied(tallied, Ties::Efron, control));
+    match sorted.complete_tally(columns.len(), |i, k| cohort.column(columns[k])[i]) {
+        Some(tallied) => Some(cox::fit_tallied(tallied, Ties::Efron, control)),
+        None => cox_laid_out(sorted, cohort, columns, control, design),
     }
-    sorted.complete_design(columns.len(), value, design);
+}
+
+/// [`cox_complete_cases`] without the tally: the complete cases laid out in `design` and fitted.
+fn cox_laid_out(
+    sorted: &CoxData,
+    cohort: &Cohort,
+    columns: &[usize],
+    control: &CoxControl,
+    design: &mut Design,
+) -> Option<CoxCoefficients> {
+    sorted.complete_design(columns.len(), |i, k| cohort.column(columns[k])[i], design);
     if design.is_empty() || design.n_event() == 0 || !(0..columns.len()).all(|k| design.varies(k)) {
         return None;
     }

@@ -327,6 +327,10 @@ impl LogTerms {
 /// Most distinct covariate rows, and most covariates, for which [`Tally`] groups the data.
 const MAX_PATTERNS: usize = 8;
 pub(crate) const MAX_P: usize = 4;
+/// Covariates tallied side by side by [`Tally::build_units`].
+pub(crate) const LANES: usize = 16;
+/// The code of a missing value in [`Tally::build_units`].
+pub(crate) const MISSING: u8 = 3;
 /// Counts per death time while [`Tally::new`] finds the patterns.
 const BLOCK: usize = 1 + 2 * MAX_PATTERNS;
 
@@ -450,67 +454,77 @@ impl Tally {
         Some(t.with_counts(&counts, BLOCK, &slots[..np]))
     }
 
-    /// [`Tally::build`] for one covariate whose values are all in {-1, 0, 1} (binary columns,
-    /// which `coxph` does not centre): `subject(pos)` gives the value of position `pos` (`None`:
-    /// missing, the subject is left out) and whether it died. Returns the tally with the number
-    /// of subjects and of deaths; `None` when a value is outside {-1, 0, 1}.
+    /// [`Tally::build`] for up to [`LANES`] single covariates at once, each with its values in
+    /// {-1, 0, 1} (binary columns, which `coxph` does not centre), side by side in one backward
+    /// pass. `codes[pos][lane]` is covariate `lane`'s value at position `pos` as a slot (0, 1, 2
+    /// for -1, 0, 1) or [`MISSING`] (the subject is left out of that covariate's tally); lanes
+    /// from `lanes` on are ignored. Returns each covariate's tally with its number of deaths;
+    /// `None` when there are too many subjects for the counts (kept as u16).
     ///
-    /// Without a branch on the data, which a branch predictor cannot learn: each value has its
-    /// own slot (no pattern is looked up), a missing value adds 0, a block's counts are kept in
-    /// two integers (fields of 21 bits) rather than in memory, and each distinct time writes a
-    /// block that is kept, by advancing the write position, only when someone died then.
-    pub fn build_unit(
+    /// Each lane keeps, per slot, the subjects joining the risk set and dying, and the pass
+    /// position where the slot was first met (the patterns' order in [`Tally::build`]): the same
+    /// operations on every lane, without a branch on the data, which the compiler runs as vector
+    /// instructions. The counts are copied at every time someone died; a lane's block is the
+    /// copy at a time when one of its own subjects died, and its joiners carry over otherwise.
+    pub fn build_units(
         groups: &[(usize, usize)],
-        mut subject: impl FnMut(usize) -> (Option<f64>, bool),
-    ) -> Option<(Tally, usize, usize)> {
-        const WIDTH: u32 = 21;
-        // a block: deaths, then the subjects of value -1, 0, 1 joining the risk set, then dying
-        const UNIT_BLOCK: usize = 7;
-        let field = |packed: u64, s: usize| ((packed >> (WIDTH as usize * s)) & ((1 << WIDTH) - 1)) as u16;
-        if groups.last().map_or(0, |g| g.1) > usize::from(u16::MAX) {
+        status: &[bool],
+        codes: &[[u8; LANES]],
+        lanes: usize,
+    ) -> Option<Vec<(Tally, usize)>> {
+        // u16::MAX marks a slot not met, so positions stay below it
+        if groups.last().map_or(0, |g| g.1) >= usize::from(u16::MAX) {
             return None;
         }
-        let mut counts = vec![0u16; UNIT_BLOCK * (groups.len() + 1)];
-        let mut n_blocks = 0;
-        let (mut joining, mut dying) = (0u64, 0u64);
-        let (mut n, mut outside) = (0, false);
-        // the slots in the order their values are first met: the patterns' order in `build`
-        let (mut seen, mut slots, mut np) = (0u32, [0usize; 3], 0);
+        let mut joining = [[0u16; LANES]; 3];
+        let mut dying = [[0u16; LANES]; 3];
+        let mut first = [[u16::MAX; LANES]; 3];
+        // joining (3 slots) then dying (3 slots), at each time someone died
+        let mut copies: Vec<[[u16; LANES]; 6]> = Vec::new();
+        let mut index = 0u16;
         for &(start, end) in groups.iter().rev() {
+            let mut someone_died = false;
             for pos in start..end {
-                let (value, died) = subject(pos);
-                let present = value.is_some();
-                let v = value.unwrap_or(0.0);
-                outside |= present & (v != 0.0) & (v != 1.0) & (v != -1.0);
-                let slot = (v as i64 + 1).clamp(0, 2) as u32;
-                if present & (seen & (1 << slot) == 0) {
-                    seen |= 1 << slot;
-                    slots[np] = slot as usize;
-                    np += 1;
+                let row = &codes[pos];
+                someone_died |= status[pos];
+                let died = u16::from(status[pos]).wrapping_neg();
+                for (s, ((joining, dying), first)) in
+                    joining.iter_mut().zip(&mut dying).zip(&mut first).enumerate()
+                {
+                    for lane in 0..LANES {
+                        let hit = row[lane] == s as u8;
+                        let one = u16::from(hit);
+                        dying[lane] += one & died;
+                        joining[lane] += one & !died;
+                        first[lane] = first[lane].min(select_unpredictable(hit, index, u16::MAX));
+                    }
                 }
-                let one = u64::from(present) << (WIDTH * slot);
-                let died = u64::from(died);
-                dying += one * died;
-                joining += one * (1 - died);
-                n += usize::from(present);
+                index += 1;
             }
-            let block = &mut counts[UNIT_BLOCK * n_blocks..UNIT_BLOCK * (n_blocks + 1)];
-            for s in 0..3 {
-                block[1 + s] = field(joining, s);
-                block[4 + s] = field(dying, s);
+            if someone_died {
+                copies.push([joining[0], joining[1], joining[2], dying[0], dying[1], dying[2]]);
+                for lane in 0..LANES {
+                    // a lane whose subjects died here closes its block: its joiners start again
+                    let closes = dying[0][lane] + dying[1][lane] + dying[2][lane] > 0;
+                    let keep = u16::from(!closes).wrapping_neg();
+                    for s in 0..3 {
+                        joining[s][lane] &= keep;
+                        dying[s][lane] = 0;
+                    }
+                }
             }
-            block[0] = block[4] + block[5] + block[6];
-            let closes = dying > 0;
-            n_blocks += usize::from(closes);
-            // a time without deaths: its subjects join the risk set of the next death time
-            joining &= u64::from(!closes).wrapping_neg();
-            dying = 0;
         }
-        counts.truncate(UNIT_BLOCK * n_blocks);
-        if outside {
-            return None;
-        }
-        let n_event = counts.iter().step_by(UNIT_BLOCK).map(|&d| usize::from(d)).sum::<usize>();
+        Some((0..lanes.min(LANES)).map(|lane| Tally::unit_lane(&copies, &first, lane)).collect())
+    }
+
+    /// Lane `lane`'s tally and number of deaths, from [`Tally::build_units`]' copies of the counts
+    /// and the pass positions where each slot was first met.
+    fn unit_lane(copies: &[[[u16; LANES]; 6]], first: &[[u16; LANES]; 3], lane: usize) -> (Tally, usize) {
+        // the slots met, in the order they were first met
+        let mut slots = [0usize, 1, 2];
+        slots.sort_by_key(|&s| first[s][lane]);
+        let np = slots.iter().filter(|&&s| first[s][lane] < u16::MAX).count();
+        let slots = &slots[..np];
         let mut t = Tally {
             p: 1,
             n_patterns: np,
@@ -519,18 +533,35 @@ impl Tally {
             x_deaths: [0.0; MAX_P],
             blocks: Vec::new(),
         };
-        for (pattern, &slot) in t.patterns.iter_mut().zip(&slots[..np]) {
+        for (pattern, &slot) in t.patterns.iter_mut().zip(slots) {
             *pattern = slot as f64 - 1.0;
         }
-        Some((t.with_counts(&counts, UNIT_BLOCK, &slots[..np]), n, n_event))
+        // every copy written as a block, kept (by advancing past it) when the lane's
+        // subjects died then; at other copies the lane's deaths are all 0
+        let stride = 1 + 2 * np;
+        t.blocks.resize(stride * (copies.len() + 1), 0.0);
+        let (mut len, mut deaths) = (0, [0usize; MAX_PATTERNS]);
+        for copy in copies {
+            let d = copy[3][lane] + copy[4][lane] + copy[5][lane];
+            let block = &mut t.blocks[len..len + stride];
+            block[0] = f64::from(d);
+            for (q, &s) in slots.iter().enumerate() {
+                block[1 + q] = f64::from(copy[s][lane]);
+                block[1 + np + q] = f64::from(copy[3 + s][lane]);
+                deaths[q] += usize::from(copy[3 + s][lane]);
+            }
+            len += stride * usize::from(d > 0);
+        }
+        t.blocks.truncate(len);
+        let n_event = deaths.iter().sum();
+        (t.with_deaths(deaths), n_event)
     }
 
     /// The tally with its blocks, deaths and Σ x over deaths from `counts`: `stride` numbers per
     /// death time, its deaths and then two halves of slots (joining, dying), where pattern q's
     /// counts are in slot `slots[q]`.
     fn with_counts(mut self, counts: &[u16], stride: usize, slots: &[usize]) -> Tally {
-        let (p, np) = (self.p, self.n_patterns);
-        self.blocks.reserve_exact(counts.len() / stride * (1 + 2 * np));
+        self.blocks.reserve_exact(counts.len() / stride * (1 + 2 * self.n_patterns));
         // deaths per pattern summed here rather than per subject (a sum in memory per subject
         // would chain one subject's addition to the next)
         let mut deaths = [0usize; MAX_PATTERNS];
@@ -543,6 +574,12 @@ impl Tally {
                 *total += usize::from(dead[s]);
             }
         }
+        self.with_deaths(deaths)
+    }
+
+    /// The tally with its deaths per pattern and Σ x over deaths.
+    fn with_deaths(mut self, deaths: [usize; MAX_PATTERNS]) -> Tally {
+        let (p, np) = (self.p, self.n_patterns);
         for (total, d) in self.deaths.iter_mut().zip(deaths) {
             *total = d as f64;
         }

@@ -279,4 +279,51 @@ proptest! {
             prop_assert!(same_bits(&f, &g), "{:?} vs {:?}", f, g);
         }
     }
+    /// Many columns tallied side by side (more than one pass of lanes, some continuous, some
+    /// missing, some constant) are each tallied as that column alone: declined exactly when
+    /// `complete_tally` declines it, and otherwise fitted as its laid-out complete cases (same
+    /// bits).
+    #[test]
+    fn unit_tallies_are_each_columns_complete_tally(
+        rows in prop::collection::vec((1u8..12, any::<bool>(), prop::collection::vec(0u8..5, 37)), 2..40),
+        kinds in prop::collection::vec(0u8..4, 37),
+    ) {
+        let time: Vec<f64> = rows.iter().map(|r| r.0 as f64).collect();
+        let event: Vec<bool> = rows.iter().map(|r| r.1).collect();
+        // level 0 is missing; a column is binary, {-1, 0, 1}, continuous, or constant 1
+        let cols: Vec<Vec<Option<f64>>> = kinds
+            .iter()
+            .enumerate()
+            .map(|(k, &kind)| {
+                rows.iter()
+                    .map(|r| {
+                        let level = r.2[k];
+                        let v = match kind {
+                            0 => f64::from(level % 2),
+                            1 => f64::from(level % 3) - 1.0,
+                            2 => f64::from(level) * 0.7,
+                            _ => 1.0,
+                        };
+                        (level > 0).then_some(v)
+                    })
+                    .collect()
+            })
+            .collect();
+        let sorted = CoxData::new(&SurvivalData::new(time, event).unwrap());
+        let columns: Vec<&[Option<f64>]> = cols.iter().map(|c| c.as_slice()).collect();
+        let tallied = sorted.unit_tallies(&columns);
+        prop_assert_eq!(tallied.len(), cols.len());
+        let c = CoxControl::r_defaults();
+        for (col, t) in cols.iter().zip(tallied) {
+            let alone = sorted.complete_tally(1, |i, _| col[i]);
+            prop_assert_eq!(t.is_some(), alone.is_some());
+            if let Some(t) = t {
+                let mut design = Design::default();
+                sorted.complete_design(1, |i, _| col[i], &mut design);
+                let f = fit_design(&mut design, Ties::Efron, &c).unwrap();
+                let g = fit_tallied(t, Ties::Efron, &c);
+                prop_assert!(same_bits(&f, &g), "{:?} vs {:?}", f, g);
+            }
+        }
+    }
 }
