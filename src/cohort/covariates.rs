@@ -162,13 +162,8 @@ impl GammaLaws {
 #[inline(always)]
 fn draw_with<R: Rng + ?Sized>(sampler: &Sampler, gamma: Option<&Gamma<f64>>, rng: &mut R) -> f64 {
     match sampler {
-        Sampler::Binary { p } => {
-            if rng.random::<f64>() < *p {
-                1.0
-            } else {
-                0.0
-            }
-        }
+        // 1 or 0 without a branch on the draw (which no predictor can learn)
+        Sampler::Binary { p } => f64::from(u8::from(rng.random::<f64>() < *p)),
         Sampler::Categorical { cumulative } => {
             let u = rng.random::<f64>();
             cumulative.iter().position(|&cp| u < cp).unwrap_or(cumulative.len() - 1) as f64

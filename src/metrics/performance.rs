@@ -280,14 +280,9 @@ impl BeGrid {
         if x.is_nan() {
             return self.cells;
         }
-        let guess = ((x - self.origin) / self.step).ceil();
-        let mut j = if guess.is_nan() || guess <= 0.0 {
-            0
-        } else if guess >= self.cells as f64 {
-            self.cells
-        } else {
-            guess as u32
-        };
+        // a first guess (the conversion saturates, NaN to 0), which the two walks below correct:
+        // `past` is monotone in j, so they end at the same j from any start
+        let mut j = (((x - self.origin) / self.step) as u32).min(self.cells);
         while j > 0 && past(j - 1) {
             j -= 1;
         }
@@ -954,5 +949,35 @@ mod tests {
         }
         let s = acc.summary(Some(0.0)).included;
         assert_eq!((s.becover.est, s.becover_method), (None, "outside_grid"));
+    }
+
+    proptest::proptest! {
+        /// The first centre at or past x is the one a scan of every centre finds, wherever x is
+        /// (inside, outside, on a centre, infinite, NaN).
+        #[test]
+        fn first_from_is_a_scan_of_the_centres(
+            origin in -50.0f64..50.0,
+            step in 1e-3f64..10.0,
+            cells in 1u32..300,
+            at in -0.2f64..1.2,
+            on_centre in proptest::bool::ANY,
+            special in 0u8..8,
+        ) {
+            let g = BeGrid { origin, step, cells };
+            let span = step * f64::from(cells);
+            let x = match special {
+                0 => f64::NAN,
+                1 => f64::INFINITY,
+                2 => f64::NEG_INFINITY,
+                _ if on_centre => g.centre(((at.clamp(0.0, 1.0) * f64::from(cells)) as u32).min(cells - 1)),
+                _ => origin + at * span,
+            };
+            for strict in [false, true] {
+                let scan = (0..cells)
+                    .find(|&j| if strict { g.centre(j) > x } else { g.centre(j) >= x })
+                    .unwrap_or(cells);
+                proptest::prop_assert_eq!(g.first_from(x, strict), scan);
+            }
+        }
     }
 }
