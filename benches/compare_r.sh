@@ -9,7 +9,8 @@
 # 3. prints one row per estimator x n: survmc µs [CI], R µs [IQR], ratio R / survmc;
 # 4. `cargo bench --bench replicate` and `Rscript benches/peers/replicate.R`: one whole replicate of
 #    the seed paper's pipeline (generation included) on each side, the ratio R / survmc per core,
-#    and the engine's 1 -> 2 thread scaling (2000 replicates: `engine/2000/1` over `engine/2000/2`).
+#    and the engine's 1 -> 2 thread scaling (`engine/2000/1` over `engine/2000/2`: 2000 replicates
+#    in blocks of 250; and `engine/20000/*`: 20,000 in blocks of 2000, `survmc run`'s default).
 # 5. if `python3 -c 'import lifelines'` works: benches/peers/estimators.py and replicate.py (lifelines
 #    and scipy), added to both tables as a lifelines column and a lifelines / survmc ratio; else one
 #    line says lifelines was skipped and why. PYTHON=/path/to/python3 picks another Python.
@@ -168,8 +169,8 @@ median_of <- function(path) {
 est <- function(...) median_of(file.path(crit_dir, ..., "new", "estimates.json"))
 fmt <- function(us) trimws(formatC(us, format = "fg", digits = 3, big.mark = ","))
 rep <- est("replicate", "tsh2024")
-e1 <- est("engine_2000", "1")
-e2 <- est("engine_2000", "2")
+engines <- list(list(label = "2000 replicates (blocks of 250)", e1 = est("engine_2000", "1"), e2 = est("engine_2000", "2")),
+                list(label = "20,000 replicates (blocks of 2000)", e1 = est("engine_20000", "1"), e2 = est("engine_20000", "2")))
 py_cells <- if (is.null(py)) "" else if (is.na(rep[["point"]])) " - | - |" else
   sprintf(" %s [%s, %s] | %.0fx [%.0f, %.0f] |", fmt(py$median_us[1]), fmt(py$q25_us[1]),
           fmt(py$q75_us[1]), py$median_us[1] / rep[["point"]], py$q25_us[1] / rep[["upper"]],
@@ -192,13 +193,17 @@ if (!is.null(py)) {
 }
 cat(sprintf("R's Firth fits: %s.\n", if (r$firth[1] == "coxphf") "coxphf, included" else
   "coxphf not installed, left out (R does less work than survmc: the ratio is an underestimate)"))
-if (!is.na(e1[["point"]]) && !is.na(e2[["point"]])) {
-  cat(sprintf(paste0("engine, 2000 replicates: 1 thread %s ms [%s, %s], 2 threads %s ms [%s, %s]; ",
-                     "speed-up 1 -> 2 threads %.2fx [%.2f, %.2f]\n"),
-              fmt(e1[["point"]] / 1000), fmt(e1[["lower"]] / 1000), fmt(e1[["upper"]] / 1000),
-              fmt(e2[["point"]] / 1000), fmt(e2[["lower"]] / 1000), fmt(e2[["upper"]] / 1000),
-              e1[["point"]] / e2[["point"]], e1[["lower"]] / e2[["upper"]], e1[["upper"]] / e2[["lower"]]))
-} else {
-  cat("engine scaling: not benched (cargo bench --bench replicate -- engine)\n")
+for (e in engines) {
+  e1 <- e$e1
+  e2 <- e$e2
+  if (!is.na(e1[["point"]]) && !is.na(e2[["point"]])) {
+    cat(sprintf(paste0("engine, %s: 1 thread %s ms [%s, %s], 2 threads %s ms [%s, %s]; ",
+                       "speed-up 1 -> 2 threads %.2fx [%.2f, %.2f]\n"), e$label,
+                fmt(e1[["point"]] / 1000), fmt(e1[["lower"]] / 1000), fmt(e1[["upper"]] / 1000),
+                fmt(e2[["point"]] / 1000), fmt(e2[["lower"]] / 1000), fmt(e2[["upper"]] / 1000),
+                e1[["point"]] / e2[["point"]], e1[["lower"]] / e2[["upper"]], e1[["upper"]] / e2[["lower"]]))
+  } else {
+    cat(sprintf("engine scaling, %s: not benched (cargo bench --bench replicate -- engine)\n", e$label))
+  }
 }
 EOF

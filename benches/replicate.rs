@@ -11,12 +11,15 @@
 //! engine/2000/<k>      engine::run of 2000 replicates (8 blocks of 250) on k threads: the pilot
 //!                      (block 0's 250 replicates, accumulated as block 0), the other replicates,
 //!                      accumulation of every performance measure, the blocks written to disk
+//!                      and folded, the run's outputs
+//! engine/20000/<k>     the same for 20,000 replicates in blocks of `survmc run`'s default size (10 of 2000),
+//!                      where the fixed costs (pilot, fold, outputs) weigh less
 //! ```
 //! Replicate i uses the engine's stream for i (`rng_for(seed, "tsh2024", i)`), i cycling over
 //! 0..1000, so the timing averages over cohorts as a run does. The truth is computed once at a
 //! reduced size (it fixes the schema's true values, not the cost of a replicate).
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +32,9 @@ const CYCLE: u64 = 1000;
 /// Replicates per block in the engine bench: the engine parallelises over blocks (and over the
 /// pilot, block 0, computed first), so 2000 replicates are 8 blocks for the threads to share.
 const BLOCK: u64 = 250;
+/// Replicates of the engine bench in blocks of `survmc run`'s default size (10 blocks).
+const LONG: u64 = 20_000;
+const LONG_BLOCK: u64 = 2000;
 
 fn study() -> (ScenarioStudy, ScenarioIdentity, u64) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tsh2024.toml");
@@ -75,22 +81,31 @@ fn engine_threads(c: &mut Criterion) {
     let (study, identity, seed) = study();
     let dir = tempfile::tempdir().expect("temporary directory");
     let runs = AtomicU64::new(0);
-    let mut g = c.benchmark_group("engine/2000");
-    g.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(20)).sample_size(10);
-    for threads in [1usize, 2] {
-        g.bench_with_input(BenchmarkId::from_parameter(threads), &threads, |b, &threads| {
-            b.iter(|| {
-                // a fresh output directory per run (the engine does not overwrite a run)
-                let k = runs.fetch_add(1, Ordering::Relaxed);
-                let mut config = RunConfig::new(identity.clone(), seed, 2000, dir.path().join(k.to_string()));
-                config.block_size = BLOCK;
-                config.threads = Some(threads);
-                config.progress = ProgressMode::Quiet;
-                black_box(engine::run(&study, &config).expect("engine run"));
-            })
-        });
+    // (replicates, replicates per block): a short run, where the pilot, the block files and the
+    // final fold are a large share, and a run of the default block size
+    for (replicates, block_size) in [(2000, BLOCK), (LONG, LONG_BLOCK)] {
+        let mut g = c.benchmark_group(format!("engine/{replicates}"));
+        g.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(20)).sample_size(10);
+        if replicates == LONG {
+            // one run per sample (a run lasts seconds)
+            g.sampling_mode(SamplingMode::Flat);
+        }
+        for threads in [1usize, 2] {
+            g.bench_with_input(BenchmarkId::from_parameter(threads), &threads, |b, &threads| {
+                b.iter(|| {
+                    // a fresh output directory per run (the engine does not overwrite a run)
+                    let k = runs.fetch_add(1, Ordering::Relaxed);
+                    let out = dir.path().join(k.to_string());
+                    let mut config = RunConfig::new(identity.clone(), seed, replicates, out);
+                    config.block_size = block_size;
+                    config.threads = Some(threads);
+                    config.progress = ProgressMode::Quiet;
+                    black_box(engine::run(&study, &config).expect("engine run"));
+                })
+            });
+        }
+        g.finish();
     }
-    g.finish();
 }
 
 criterion_group! {
