@@ -44,7 +44,9 @@
 use crate::cohort::{Cohort, Truth};
 use crate::data::{Factor, SurvivalData};
 use crate::engine::{ChoiceSpec, PairSpec, Replicate, Schema};
-use crate::estimators::cox::{self, CoxCoefficients, CoxControl, CoxData, Design, Termination, Ties};
+use crate::estimators::cox::{
+    self, CoxCoefficients, CoxControl, CoxData, Design, Tallied, Termination, Ties,
+};
 use crate::estimators::km::{self, ConfType};
 use crate::estimators::{logrank, mann_whitney, maxstat, roc, tables};
 use crate::metrics::{Choice, ChoiceKind, DegenerateKind, Flags, HistogramSpec, Measure, Observation};
@@ -596,10 +598,7 @@ fn screening(
         let tallied = unit.next().flatten();
         let fit = match fitted.iter().find(|(c, _)| *c == [j]) {
             Some((_, fit)) => Some(Cow::Borrowed(fit)),
-            None => match tallied {
-                Some(t) => Some(Cow::Owned(cox::fit_tallied(t, Ties::Efron, control))),
-                None => cox_laid_out(sorted, cohort, &[j], control, &mut design).map(Cow::Owned),
-            },
+            None => cox_complete_cases(sorted, cohort, &[j], tallied, control, &mut design).map(Cow::Owned),
         };
         let o = fit.as_ref().map(|f| cox_observation(f, 0));
         let significant = o.is_some_and(|o| o.p_value.is_some_and(|p| p < sc.alpha));
@@ -620,7 +619,10 @@ fn screening(
     } else {
         match fitted.iter().find(|(c, _)| *c == chosen.as_slice()) {
             Some((_, fit)) => Some(Cow::Borrowed(fit)),
-            None => cox_complete_cases(sorted, cohort, &chosen, control, &mut design).map(Cow::Owned),
+            None => {
+                let tallied = sorted.complete_tally(chosen.len(), |i, k| cohort.column(chosen[k])[i]);
+                cox_complete_cases(sorted, cohort, &chosen, tallied, control, &mut design).map(Cow::Owned)
+            }
         }
     };
     if let Some(fit) = multivariate {
@@ -692,30 +694,21 @@ impl Endpoints {
     }
 }
 
-/// Cox fit on the complete cases of `columns`, tallied or else laid out in `design`; subject i of the data
-/// `sorted` was made from is the cohort's row i (as for OS). None when no fit is possible (no
-/// rows, no events, a constant column): those replicates are missing for that estimand.
+/// Cox fit on the complete cases of `columns`: `tallied` when they were tallied
+/// ([`CoxData::complete_tally`]), else laid out in `design`; subject i of the data `sorted` was
+/// made from is the cohort's row i (as for OS). None when no fit is possible (no rows, no events, a
+/// constant column): those replicates are missing for that estimand.
 fn cox_complete_cases(
     sorted: &CoxData,
     cohort: &Cohort,
     columns: &[usize],
+    tallied: Option<Tallied>,
     control: &CoxControl,
     design: &mut Design,
 ) -> Option<CoxCoefficients> {
-    match sorted.complete_tally(columns.len(), |i, k| cohort.column(columns[k])[i]) {
-        Some(tallied) => Some(cox::fit_tallied(tallied, Ties::Efron, control)),
-        None => cox_laid_out(sorted, cohort, columns, control, design),
+    if let Some(tallied) = tallied {
+        return Some(cox::fit_tallied(tallied, Ties::Efron, control));
     }
-}
-
-/// [`cox_complete_cases`] without the tally: the complete cases laid out in `design` and fitted.
-fn cox_laid_out(
-    sorted: &CoxData,
-    cohort: &Cohort,
-    columns: &[usize],
-    control: &CoxControl,
-    design: &mut Design,
-) -> Option<CoxCoefficients> {
     sorted.complete_design(columns.len(), |i, k| cohort.column(columns[k])[i], design);
     if design.is_empty() || design.n_event() == 0 || !(0..columns.len()).all(|k| design.varies(k)) {
         return None;
