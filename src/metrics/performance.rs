@@ -23,7 +23,7 @@
 //! How replicates enter (each measure reports its own `n`, the replicates it used):
 //! - A missing observation (the method produced nothing) enters no measure; it is counted in
 //!   `n_missing`.
-//! - A degenerate observation (any [`Flags`] set: non-convergence, monotone likelihood, empty group,
+//! - A degenerate observation (any [`Flags`](crate::metrics::Flags) set: non-convergence, monotone likelihood, empty group,
 //!   no events, other) enters the `included` view with whatever numbers it carries, and is left out of
 //!   the `excluded` view altogether. Counts per kind are kept; `degenerate_rate` = n_degenerate / nsim.
 //! - Within a view, each field enters only the measures that use it, and only when valid: a finite

@@ -68,7 +68,7 @@ pub fn atomic_write_with(
     result
 }
 
-/// Versions of the crates in [`RECORDED_CRATES`], read from Cargo.lock at build time.
+/// Versions of the crates in `RECORDED_CRATES`, read from Cargo.lock at build time.
 pub fn crate_versions() -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     let mut name: Option<&str> = None;

@@ -397,7 +397,7 @@ pub enum Baseline {
     Exponential { rate: f64 },
     /// H0(t) = (t / scale)^shape.
     Weibull { shape: f64, scale: f64 },
-    /// Constant `rates[k]` on [breaks[k-1], breaks[k]), breaks[-1] = 0, breaks[K] = inf.
+    /// Constant `rates[k]` on `[breaks[k-1], breaks[k])`, `breaks[-1] = 0`, `breaks[K] = inf`.
     Piecewise { breaks: Vec<f64>, rates: Vec<f64> },
 }
 

@@ -25,7 +25,7 @@
 //! LR tests, the profile intervals) are the same either way.
 //!
 //! The trace term needs I(b)^{-1}, so each evaluation is two O(n p^2) sweeps: the partial
-//! likelihood sweep of [`super::likelihood`] (l, U, I), then one pass for the contracted
+//! likelihood sweep of `super::likelihood` (l, U, I), then one pass for the contracted
 //! derivative of I above (no p^3 tensor). Profile bounds are found by bracketing then Brent's
 //! method on the signed root `sqrt(2 (l*(b) - pl_k(c))) - sqrt(qchisq)`, which is nearly linear
 //! in c; each evaluation is a constrained fit warm-started from the previous one.

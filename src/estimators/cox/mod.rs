@@ -9,8 +9,8 @@
 //! Cox (1972) JRSS-B 34:187; Efron (1977) JASA 72:557; Therneau & Grambsch (2000), *Modeling
 //! Survival Data*, ch. 3. The algorithm follows R's `coxph.fit` and `coxfit6`: covariates that are
 //! not all in {-1, 0, 1} are centred and scaled (`nocenter = c(-1, 0, 1)`), Newton–Raphson from
-//! b = 0 with step-halving ([`newton`]), an LDL' factorisation that treats pivots below
-//! `toler_chol` as aliased columns ([`ldl`]), and R's test for a coefficient that may be infinite
+//! b = 0 with step-halving (`newton`), an LDL' factorisation that treats pivots below
+//! `toler_chol` as aliased columns (`ldl`), and R's test for a coefficient that may be infinite
 //! (monotone likelihood): `|U var|_k > eps` and `> toler_inf |b_k|` at convergence.
 //!
 //! Use [`CoxData::new`] once per data set (it sorts, O(n log n)), then [`fit`] per model; each
@@ -230,7 +230,7 @@ impl CoxData {
 
     /// [`CoxData::complete_tally`] of each column alone (`p = 1`; `columns[j][i]` is subject i's
     /// value): the same tallies, the columns with every value in {-1, 0, 1} tallied
-    /// [`likelihood::LANES`] at a time in one pass over the sorted data.
+    /// 16 at a time (`likelihood::LANES`) in one pass over the sorted data.
     pub fn unit_tallies(&self, columns: &[&[Option<f64>]]) -> Vec<Option<Tallied>> {
         let mut tallied = vec![None; columns.len()];
         // without a branch on whether a value is missing (which a branch predictor cannot learn),

@@ -20,7 +20,7 @@
 //!
 //! How: the data are prepared as `coxph` does (sorted by [`CoxData`], covariates not all in
 //! {-1, 0, 1} centred and scaled), so each evaluation is one O(n p^2) sweep of
-//! [`super::likelihood`]. With one covariate, pl(c) = l(c) (one sweep, no iteration), and which
+//! `super::likelihood`. With one covariate, pl(c) = l(c) (one sweep, no iteration), and which
 //! ends are infinite is decided exactly from the data: l is non-decreasing in direction s (s = +-1)
 //! iff every death has the largest s x of its risk set (then the end is infinite); otherwise l
 //! tends to -inf that way and the end is finite. With p > 1, pl_k(c) is a Newton–Raphson fit of
