@@ -230,7 +230,9 @@ impl CoxData {
 
     /// [`CoxData::complete_tally`] of each column alone (`p = 1`; `columns[j][i]` is subject i's
     /// value): the same tallies, the columns with every value in {-1, 0, 1} tallied
-    /// 16 at a time (`likelihood::LANES`) in one pass over the sorted data.
+    /// 16 at a time (`likelihood::LANES`) in one pass over the sorted data. `None` for a column
+    /// where `complete_tally` gives `None`, and for every column from 65,535 subjects on (the
+    /// counts are u16): [`CoxData::complete_design`] then fits it.
     pub fn unit_tallies(&self, columns: &[&[Option<f64>]]) -> Vec<Option<Tallied>> {
         let mut tallied = vec![None; columns.len()];
         // without a branch on whether a value is missing (which a branch predictor cannot learn),
