@@ -590,15 +590,19 @@ fn screening(
 ) {
     let sorted = data.cox(Endpoint::Os);
     let mut design = Design::default();
-    // the univariate fits' binary columns tallied together
-    let columns: Vec<&[Option<f64>]> = sc.columns.iter().map(|&j| cohort.column(j)).collect();
+    let fitted_alone = |j: usize| fitted.iter().find(|(c, _)| *c == [j]).map(|(_, fit)| fit);
+    // the binary columns of the univariate fits still to do, tallied together (in column order)
+    let columns: Vec<&[Option<f64>]> =
+        sc.columns.iter().filter(|&&j| fitted_alone(j).is_none()).map(|&j| cohort.column(j)).collect();
     let mut unit = sorted.unit_tallies(&columns).into_iter();
     let mut chosen = Vec::new();
     for (k, &j) in sc.columns.iter().enumerate() {
-        let tallied = unit.next().flatten();
-        let fit = match fitted.iter().find(|(c, _)| *c == [j]) {
-            Some((_, fit)) => Some(Cow::Borrowed(fit)),
-            None => cox_complete_cases(sorted, cohort, &[j], tallied, control, &mut design).map(Cow::Owned),
+        let fit = match fitted_alone(j) {
+            Some(fit) => Some(Cow::Borrowed(fit)),
+            None => {
+                let tallied = unit.next().flatten();
+                cox_complete_cases(sorted, cohort, &[j], tallied, control, &mut design).map(Cow::Owned)
+            }
         };
         let o = fit.as_ref().map(|f| cox_observation(f, 0));
         let significant = o.is_some_and(|o| o.p_value.is_some_and(|p| p < sc.alpha));

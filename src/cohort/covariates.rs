@@ -12,7 +12,9 @@ use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Gamma, StandardNormal};
 
 use super::{Cohort, Scratch};
-use crate::scenario::{AllocationKind, ContinuousSampler, Law, Missing, Sampler, Scenario, Source};
+use crate::scenario::{
+    AllocationKind, ContinuousSampler, Law, Missing, Sampler, Scenario, Source, indicator,
+};
 
 /// Redraws allowed before a continuous draw is clamped into its bounds. Validation guarantees an
 /// acceptance probability >= 1e-3, so reaching this has probability < (1 - 1e-3)^10000 < 1e-4.
@@ -162,8 +164,8 @@ impl GammaLaws {
 #[inline(always)]
 fn draw_with<R: Rng + ?Sized>(sampler: &Sampler, gamma: Option<&Gamma<f64>>, rng: &mut R) -> f64 {
     match sampler {
-        // 1 or 0 without a branch on the draw (which no predictor can learn)
-        Sampler::Binary { p } => f64::from(u8::from(rng.random::<f64>() < *p)),
+        // without a branch on the draw (which no predictor can learn)
+        Sampler::Binary { p } => indicator(rng.random::<f64>() < *p),
         Sampler::Categorical { cumulative } => {
             let u = rng.random::<f64>();
             cumulative.iter().position(|&cp| u < cp).unwrap_or(cumulative.len() - 1) as f64

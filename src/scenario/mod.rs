@@ -386,7 +386,7 @@ impl Rule {
 }
 
 /// 1 or 0, chosen without a branch.
-fn indicator(b: bool) -> f64 {
+pub(crate) fn indicator(b: bool) -> f64 {
     std::hint::select_unpredictable(b, 1.0, 0.0)
 }
 

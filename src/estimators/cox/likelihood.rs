@@ -448,10 +448,7 @@ impl Tally {
                 current = [0; BLOCK];
             }
         }
-        // pattern q's counts are in slot q
-        let slots: [usize; MAX_PATTERNS] = std::array::from_fn(|q| q);
-        let np = t.n_patterns;
-        Some(t.with_counts(&counts, BLOCK, &slots[..np]))
+        Some(t.with_counts(&counts))
     }
 
     /// [`Tally::build`] for up to [`LANES`] single covariates at once, each with its values in
@@ -557,21 +554,22 @@ impl Tally {
         (t.with_deaths(deaths), n_event)
     }
 
-    /// The tally with its blocks, deaths and Σ x over deaths from `counts`: `stride` numbers per
-    /// death time, its deaths and then two halves of slots (joining, dying), where pattern q's
-    /// counts are in slot `slots[q]`.
-    fn with_counts(mut self, counts: &[u16], stride: usize, slots: &[usize]) -> Tally {
-        self.blocks.reserve_exact(counts.len() / stride * (1 + 2 * self.n_patterns));
+    /// The tally with its blocks, deaths and Σ x over deaths from `counts`: [`BLOCK`] numbers per
+    /// death time, its deaths and then pattern q's joiners at `1 + q` and deaths at
+    /// `1 + MAX_PATTERNS + q` (the first `n_patterns` slots of each half).
+    fn with_counts(mut self, counts: &[u16]) -> Tally {
+        let np = self.n_patterns;
+        self.blocks.reserve_exact(counts.len() / BLOCK * (1 + 2 * np));
         // deaths per pattern summed here rather than per subject (a sum in memory per subject
         // would chain one subject's addition to the next)
         let mut deaths = [0usize; MAX_PATTERNS];
-        for block in counts.chunks_exact(stride) {
-            let (joining, dead) = block[1..].split_at(stride / 2);
+        for block in counts.chunks_exact(BLOCK) {
+            let (joining, dead) = block[1..].split_at(MAX_PATTERNS);
             self.blocks.push(f64::from(block[0]));
-            self.blocks.extend(slots.iter().map(|&s| f64::from(joining[s])));
-            self.blocks.extend(slots.iter().map(|&s| f64::from(dead[s])));
-            for (total, &s) in deaths.iter_mut().zip(slots) {
-                *total += usize::from(dead[s]);
+            self.blocks.extend(joining[..np].iter().map(|&c| f64::from(c)));
+            self.blocks.extend(dead[..np].iter().map(|&c| f64::from(c)));
+            for (total, &c) in deaths.iter_mut().zip(&dead[..np]) {
+                *total += usize::from(c);
             }
         }
         self.with_deaths(deaths)

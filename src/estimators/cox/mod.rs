@@ -518,7 +518,7 @@ pub fn fit<C: AsRef<[f64]>>(
             ));
         }
     }
-    let Wald { coef, se, z, p: pval } = wald(&nr, p, &aliased);
+    let Wald { coef, se, z, p: pval } = wald(&nr, &aliased);
     let hr: Vec<f64> = coef.iter().map(|b| b.exp()).collect();
     let hr_lower: Vec<f64> = coef.iter().zip(&se).map(|(b, s)| (b - Z975 * s).exp()).collect();
     let hr_upper: Vec<f64> = coef.iter().zip(&se).map(|(b, s)| (b + Z975 * s).exp()).collect();
@@ -592,17 +592,7 @@ pub fn fit_coefficients<C: AsRef<[f64]>>(
 fn coefficients(nr: newton::Newton, p: usize, control: &CoxControl) -> CoxCoefficients {
     let termination = termination(&nr, p, control);
     let aliased: Vec<bool> = (0..p).map(|k| is_aliased(&nr, p, k)).collect();
-    let se: Vec<f64> = aliased
-        .iter()
-        .enumerate()
-        .map(|(k, &a)| if a { f64::NAN } else { nr.var[k * p + k].sqrt() })
-        .collect();
-    let mut coef = nr.beta;
-    for (b, &a) in coef.iter_mut().zip(&aliased) {
-        if a {
-            *b = f64::NAN;
-        }
-    }
+    let (coef, se) = coef_se(nr.beta, &nr.var, &aliased);
     let pval = coef.iter().zip(&se).map(|(b, s)| wald_p(b / s)).collect();
     CoxCoefficients { coef, se, p: pval, termination, aliased }
 }
@@ -685,18 +675,25 @@ struct Wald {
     p: Vec<f64>,
 }
 
-fn wald(nr: &newton::Newton, p: usize, aliased: &[bool]) -> Wald {
-    let mut coef = nr.beta.clone();
-    let mut se: Vec<f64> = (0..p).map(|k| nr.var[k * p + k].sqrt()).collect();
-    for k in 0..p {
-        if aliased[k] {
-            coef[k] = f64::NAN;
-            se[k] = f64::NAN;
-        }
-    }
+fn wald(nr: &newton::Newton, aliased: &[bool]) -> Wald {
+    let (coef, se) = coef_se(nr.beta.clone(), &nr.var, aliased);
     let z: Vec<f64> = coef.iter().zip(&se).map(|(b, s)| b / s).collect();
     let pval: Vec<f64> = z.iter().map(|&z| wald_p(z)).collect();
     Wald { coef, se, z, p: pval }
+}
+
+/// The coefficients `beta` and their SEs from the variance matrix `var` (p x p, row-major), NaN
+/// for the aliased ones (R's NA).
+fn coef_se(mut beta: Vec<f64>, var: &[f64], aliased: &[bool]) -> (Vec<f64>, Vec<f64>) {
+    let p = beta.len();
+    let mut se = Vec::with_capacity(p);
+    for (k, (b, &a)) in beta.iter_mut().zip(aliased).enumerate() {
+        if a {
+            *b = f64::NAN;
+        }
+        se.push(if a { f64::NAN } else { var[k * p + k].sqrt() });
+    }
+    (beta, se)
 }
 
 /// Two-sided p-value of a Wald z, P(chi2_1 > z^2), as `summary.coxph`.
