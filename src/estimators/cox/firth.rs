@@ -728,7 +728,7 @@ mod tests {
         let pb = Problem { x: &x_sorted, status: &d.status, groups: &d.groups, p, control: &ctl };
         let mut ws = Workspace::new(p);
         let l = ws.eval(&pb, beta).unwrap();
-        (l, ws.ustar.clone(), ws.sweep.imat.clone())
+        (l, ws.ustar.clone(), ws.sweep.imat.to_vec())
     }
 
     #[test]

@@ -17,16 +17,23 @@
 //! applies; Newton–Raphson and the profile intervals evaluate through it.
 
 use super::Ties;
+use smallvec::SmallVec;
 use std::hint::select_unpredictable;
+
+/// A vector of p numbers, held inline up to [`MAX_P`] (a small model's score, coefficients and
+/// standard errors: no heap allocation per fit).
+pub(crate) type Vector = SmallVec<[f64; MAX_P]>;
+/// A p x p matrix (row-major), held inline up to [`MAX_P`] x [`MAX_P`].
+pub(crate) type Matrix = SmallVec<[f64; MAX_P * MAX_P]>;
 
 /// Scratch buffers for one model of `p` covariates, reused across iterations.
 #[derive(Debug, Clone)]
 pub(crate) struct Sweep {
     pub p: usize,
     /// score vector at the last evaluated beta
-    pub u: Vec<f64>,
+    pub u: Vector,
     /// information matrix at the last evaluated beta (row-major; lower triangle filled)
-    pub imat: Vec<f64>,
+    pub imat: Matrix,
     a: Vec<f64>,
     a2: Vec<f64>,
     cmat: Vec<f64>,
@@ -67,8 +74,8 @@ impl Sweep {
     pub fn new(p: usize) -> Sweep {
         Sweep {
             p,
-            u: vec![0.0; p],
-            imat: vec![0.0; p * p],
+            u: smallvec::smallvec![0.0; p],
+            imat: smallvec::smallvec![0.0; p * p],
             // the subject sweep's sums for p > 1, sized at its first use (the one-covariate sweep
             // keeps them in registers and the tally in arrays)
             a: Vec::new(),

@@ -24,7 +24,8 @@ mod newton;
 pub mod profile;
 
 use crate::data::SurvivalData;
-use likelihood::{Likelihood, MAX_P, Tally};
+use likelihood::{Likelihood, MAX_P, Tally, Vector};
+use smallvec::SmallVec;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 use thiserror::Error;
 
@@ -566,14 +567,18 @@ pub fn fit<C: AsRef<[f64]>>(
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoxCoefficients {
     /// log hazard ratios (NaN for an aliased column)
-    pub coef: Vec<f64>,
+    pub coef: Coefs<f64>,
     /// Wald standard errors sqrt(diag var) (NaN for an aliased column)
-    pub se: Vec<f64>,
+    pub se: Coefs<f64>,
     /// two-sided Wald p-values P(chi2_1 > (coef / se)^2)
-    pub p: Vec<f64>,
+    pub p: Coefs<f64>,
     pub termination: Termination,
-    pub aliased: Vec<bool>,
+    pub aliased: Coefs<bool>,
 }
+
+/// One value per coefficient, held inline for models of up to 4 covariates (the screens fit
+/// thousands of them per second: no heap allocation for their results); a slice by `Deref`.
+pub type Coefs<T> = SmallVec<[T; MAX_P]>;
 
 /// [`fit`]'s `coef`, `se`, `p`, `termination` and `aliased`, computed the same way, skipping the
 /// rest (about a fifth of a small fit's cost).
@@ -591,7 +596,7 @@ pub fn fit_coefficients<C: AsRef<[f64]>>(
 /// numbers, computed the same way, without the vectors `fit` alone needs.
 fn coefficients(nr: newton::Newton, p: usize, control: &CoxControl) -> CoxCoefficients {
     let termination = termination(&nr, p, control);
-    let aliased: Vec<bool> = (0..p).map(|k| is_aliased(&nr, p, k)).collect();
+    let aliased: Coefs<bool> = (0..p).map(|k| is_aliased(&nr, p, k)).collect();
     let (coef, se) = coef_se(nr.beta, &nr.var, &aliased);
     let pval = coef.iter().zip(&se).map(|(b, s)| wald_p(b / s)).collect();
     CoxCoefficients { coef, se, p: pval, termination, aliased }
@@ -677,6 +682,7 @@ struct Wald {
 
 fn wald(nr: &newton::Newton, aliased: &[bool]) -> Wald {
     let (coef, se) = coef_se(nr.beta.clone(), &nr.var, aliased);
+    let (coef, se) = (coef.into_vec(), se.into_vec());
     let z: Vec<f64> = coef.iter().zip(&se).map(|(b, s)| b / s).collect();
     let pval: Vec<f64> = z.iter().map(|&z| wald_p(z)).collect();
     Wald { coef, se, z, p: pval }
@@ -684,9 +690,9 @@ fn wald(nr: &newton::Newton, aliased: &[bool]) -> Wald {
 
 /// The coefficients `beta` and their SEs from the variance matrix `var` (p x p, row-major), NaN
 /// for the aliased ones (R's NA).
-fn coef_se(mut beta: Vec<f64>, var: &[f64], aliased: &[bool]) -> (Vec<f64>, Vec<f64>) {
+fn coef_se(mut beta: Vector, var: &[f64], aliased: &[bool]) -> (Vector, Vector) {
     let p = beta.len();
-    let mut se = Vec::with_capacity(p);
+    let mut se = Vector::with_capacity(p);
     for (k, (b, &a)) in beta.iter_mut().zip(aliased).enumerate() {
         if a {
             *b = f64::NAN;

@@ -9,17 +9,18 @@
 //! The covariates arrive centred and scaled (see `mod.rs`); the results are returned on the
 //! original scale. Newton steps are affine invariant, so scaling changes only rounding.
 
-use super::likelihood::{Likelihood, Sweep};
+use super::likelihood::{Likelihood, MAX_P, Matrix, Sweep, Vector};
 use super::{CoxControl, Ties, ldl};
+use smallvec::{SmallVec, smallvec};
 
 /// What the iteration found, on the original scale of the covariates.
 #[derive(Debug, Clone)]
 pub(crate) struct Newton {
-    pub beta: Vec<f64>,
+    pub beta: Vector,
     /// inverse information at `beta`, row-major p x p (aliased rows/columns are 0)
-    pub var: Vec<f64>,
+    pub var: Matrix,
     /// score at `beta`
-    pub u: Vec<f64>,
+    pub u: Vector,
     pub loglik_null: f64,
     pub loglik: f64,
     pub score_test: f64,
@@ -46,9 +47,9 @@ pub(crate) fn newton(
 pub(crate) fn newton_on(lik: &Likelihood, scale: &[f64], control: &CoxControl) -> Newton {
     let p = scale.len();
     let mut sweep = Sweep::new(p);
-    let mut beta = vec![0.0; p];
+    let mut beta: Vector = smallvec![0.0; p];
     // the trial point and the Newton step, in one buffer
-    let mut trial = vec![0.0; 2 * p];
+    let mut trial: SmallVec<[f64; 2 * MAX_P]> = smallvec![0.0; 2 * p];
     let (newbeta, step) = trial.split_at_mut(p);
 
     let loglik_null = lik.eval(&mut sweep, &beta);
@@ -59,7 +60,7 @@ pub(crate) fn newton_on(lik: &Likelihood, scale: &[f64], control: &CoxControl) -
 
     // the fit at `b` on the original scale, from the sweep's U and I there (their buffers become
     // the result's)
-    let finish = |mut b: Vec<f64>, sweep: Sweep| -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let finish = |mut b: Vector, sweep: Sweep| -> (Vector, Matrix, Vector) {
         let Sweep { mut u, imat: mut var, .. } = sweep;
         ldl::invert(&mut var, p);
         for (b, s) in b.iter_mut().zip(scale) {

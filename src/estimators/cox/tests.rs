@@ -187,7 +187,7 @@ proptest! {
         let c = CoxControl::r_defaults();
         let f = fit(&restricted, &[&x], Ties::Efron, &c).unwrap();
         let g = fit_coefficients(&restricted, &[&x], Ties::Efron, &c).unwrap();
-        let f = CoxCoefficients { coef: f.coef, se: f.se, p: f.p, termination: f.termination, aliased: f.aliased };
+        let f = CoxCoefficients { coef: f.coef.into(), se: f.se.into(), p: f.p.into(), termination: f.termination, aliased: f.aliased.into() };
         prop_assert!(same_bits(&f, &g), "{:?} vs {:?}", f, g);
     }
 }
