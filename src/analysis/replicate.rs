@@ -48,7 +48,7 @@ use crate::estimators::cox::{
     self, CoxCoefficients, CoxControl, CoxData, Design, Tallied, Termination, Ties,
 };
 use crate::estimators::km::{self, ConfType};
-use crate::estimators::{logrank, mann_whitney, maxstat, roc, tables};
+use crate::estimators::{chisq, logrank, mann_whitney, maxstat, roc, tables};
 use crate::metrics::{Choice, ChoiceKind, DegenerateKind, Flags, HistogramSpec, Measure, Observation};
 use crate::scenario::{ColumnKind, Endpoint, EstimandKind, FirthUse, GroupBy, Scenario};
 use std::borrow::Cow;
@@ -544,7 +544,7 @@ pub fn evaluate(plan: &Plan, s: &Scenario, cohort: &Cohort, out: &mut Replicate)
                 };
                 let Some(e) = fit.estimate else { continue };
                 let z = e.statistic.abs();
-                let naive_p = mann_whitney::two_sided_normal(z);
+                let naive_p = chisq::two_sided_normal(z);
                 out.observations[*naive] = Some(Observation::estimate(z).with_p_value(naive_p));
                 out.observations[*lau92] = Some(Observation::estimate(z).with_p_value(e.p_lau92.min(1.0)));
                 out.observations[*lau94] = Some(Observation::estimate(z).with_p_value(e.p_lau94.min(1.0)));
@@ -815,7 +815,7 @@ fn rmst_diff(
     if !(se > 0.0 && se.is_finite()) {
         return (o.with_interval(diff, diff).with_flag(DegenerateKind::Other), means);
     }
-    let p = mann_whitney::two_sided_normal(diff / se);
+    let p = chisq::two_sided_normal(diff / se);
     (o.with_interval(diff - Z_975 * se, diff + Z_975 * se).with_p_value(p), means)
 }
 
@@ -1061,7 +1061,7 @@ mod tests {
         assert!(close(o.estimate, -0.625) && close(o.se.unwrap(), se), "{o:?}");
         assert!(close(o.lower.unwrap(), -0.625 - Z_975 * se) && close(o.upper.unwrap(), -0.625 + Z_975 * se));
         // p = P(chi2_1 > (0.625 / se)^2)
-        assert!(close(o.p_value.unwrap(), mann_whitney::two_sided_normal(0.625 / se)));
+        assert!(close(o.p_value.unwrap(), chisq::two_sided_normal(0.625 / se)));
         assert!(!o.flags.is_degenerate());
         // tau = 8 beyond group 2's last time (6, censored): its curve stays at 1/2, RMST 2 + 6/2 = 5;
         // group 0 reached 0 at 4: still 2.875

@@ -17,7 +17,6 @@
 
 use crate::data::SurvivalData;
 use nalgebra::{DMatrix, DVector};
-use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 /// Why no (or only a partial) test could be made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +117,7 @@ fn test_in(data: &SurvivalData, group: &[usize], k: usize, rho: f64, scratch: &m
             None
         }
     };
-    let p = chisq.and_then(|x| ChiSquared::new(df as f64).ok().map(|d| d.sf(x)));
+    let p = chisq.and_then(|x| (df > 0).then(|| super::chisq::upper_tail(x, df)));
     LogRank { rho, n, observed, expected, var, chisq, df, p, degenerate }
 }
 

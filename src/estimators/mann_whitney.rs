@@ -16,8 +16,8 @@
 //! As R, non-finite values are dropped first. statrs' `mannwhitneyu` is not used: its exact
 //! p-values are wrong when the first sample is the smaller one.
 
+use super::chisq::two_sided_normal;
 use super::order::{for_each_tie_run, total_order_key};
-use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 /// Which p-value R's default call reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,12 +148,6 @@ fn test_sorted(xs: &[i64], ys: &[i64]) -> RankSumTest {
         out.p_default = out.p_normal_cc;
     }
     out
-}
-
-/// 2 min(Φ(z), 1 - Φ(z)) = P(χ²_1 >= z²). statrs' chi-square tail is accurate to ~1e-13 relative;
-/// its `erfc` (and so `Normal::cdf`) only to ~1e-10.
-pub fn two_sided_normal(z: f64) -> f64 {
-    ChiSquared::new(1.0).map(|d| d.sf(z * z)).unwrap_or(f64::NAN).min(1.0)
 }
 
 /// R's sign(): -1, 0 or 1.

@@ -3,6 +3,7 @@
 //! Each module is one method and opens with its formula and source. Results are plain structs;
 //! a degenerate fit (monotone likelihood, empty group, no events) is a flagged result, not an error.
 
+pub mod chisq;
 pub mod cox;
 pub mod km;
 pub mod logrank;

@@ -26,7 +26,6 @@ pub mod profile;
 use crate::data::SurvivalData;
 use likelihood::{Likelihood, MAX_P, Tally, Vector};
 use smallvec::SmallVec;
-use statrs::distribution::{ChiSquared, ContinuousCDF};
 use thiserror::Error;
 
 /// How tied death times enter the partial likelihood. `Efron` is R `coxph`'s default; `Breslow`
@@ -725,13 +724,7 @@ fn wald_test(var: &[f64], p: usize, beta: &[f64], kept: &[usize], toler_chol: f6
 /// Upper tail of the chi-square distribution (R's `pchisq(x, df, lower.tail = FALSE)`); with
 /// df = 0 (every coefficient aliased) there is no test and the p-value is 1.
 pub(crate) fn chisq_sf(x: f64, df: usize) -> f64 {
-    if x.is_nan() {
-        return f64::NAN;
-    }
-    if df == 0 || x <= 0.0 {
-        return 1.0;
-    }
-    ChiSquared::new(df as f64).map(|d| d.sf(x)).unwrap_or(f64::NAN)
+    if df == 0 && !x.is_nan() { 1.0 } else { super::chisq::upper_tail(x, df.max(1)) }
 }
 
 /// R's `round(x, digits)` (R >= 4.0): the nearer of the two candidates on the 10^-digits grid,
