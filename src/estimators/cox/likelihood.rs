@@ -613,12 +613,84 @@ impl Tally {
         // code with the number of patterns known to the compiler (the operations and their order
         // do not change)
         match (self.p, self.n_patterns) {
-            (1, 2) => self.eval_p::<1, 3, 2>(sweep, ties, beta),
+            (1, 2) => match (self.patterns[0], self.patterns[1]) {
+                (0.0, 1.0) => self.eval_binary::<true>(sweep, ties, beta),
+                (1.0, 0.0) => self.eval_binary::<false>(sweep, ties, beta),
+                _ => self.eval_p::<1, 3, 2>(sweep, ties, beta),
+            },
             (1, _) => self.eval_p::<1, 3, 0>(sweep, ties, beta),
             (2, _) => self.eval_p::<2, 6, 0>(sweep, ties, beta),
             (3, _) => self.eval_p::<3, 10, 0>(sweep, ties, beta),
             _ => self.eval_p::<4, 15, 0>(sweep, ties, beta),
         }
+    }
+
+    /// [`Tally::eval_p`] for one covariate taking the values 0 and 1 (pattern 0 is x = 0 when
+    /// `ZERO_FIRST`): the same operations in the same order, less those that cannot change a sum.
+    /// Pattern x = 0 has the terms (r, r x, r x^2) = (1, 0, 0) and pattern x = 1 has (r, r, r), so
+    /// the sums of r x and r x^2 are equal, term for term, and adding count x 0 = +0 leaves a sum
+    /// as it is (sums start at +0 and stay >= 0): one sum of r x is kept and count x 1 is the
+    /// count. When r = exp(b) is not finite, `eval_p` handles it.
+    fn eval_binary<const ZERO_FIRST: bool>(&self, s: &mut Sweep, ties: Ties, beta: &[f64]) -> f64 {
+        let (q0, q1) = if ZERO_FIRST { (0, 1) } else { (1, 0) };
+        // as eval_p: loglik starts with deaths_q x (x_q b) in pattern order; x_q b is +0 or b
+        let zbeta = |q: usize| 0.0 + beta[0] * self.patterns[q];
+        let mut loglik = 0.0;
+        loglik += self.deaths[0] * zbeta(0);
+        loglik += self.deaths[1] * zbeta(1);
+        let r = zbeta(q1).exp();
+        if !r.is_finite() {
+            return self.eval_p::<1, 3, 2>(s, ties, beta);
+        }
+        let mut u = self.x_deaths[0];
+        let mut imat = 0.0;
+        // at_risk[0], at_risk[1] (= at_risk[2]) of eval_p
+        let (mut risk, mut risk_x) = (0.0, 0.0);
+        let mut logs = LogTerms::default();
+        for block in self.blocks.chunks_exact(5) {
+            let n_dead = block[0];
+            let (joining, dead) = (&block[1..3], &block[3..5]);
+            let (join_r, dead_r) = (joining[q1] * r, dead[q1] * r);
+            // pattern order: the count of x = 0 (times 1) and count x r of x = 1
+            let (mut die, mut die_x) = (0.0, 0.0);
+            if ZERO_FIRST {
+                risk += joining[q0];
+                die += dead[q0];
+                risk += join_r;
+                die += dead_r;
+            } else {
+                risk += join_r;
+                die += dead_r;
+                risk += joining[q0];
+                die += dead[q0];
+            }
+            risk_x += join_r;
+            die_x += dead_r;
+            if ties == Ties::Breslow || n_dead == 1.0 {
+                risk += die;
+                risk_x += die_x;
+                let denom = risk;
+                logs.push(&mut loglik, n_dead, denom);
+                let mean = risk_x / denom;
+                u -= n_dead * mean;
+                imat += n_dead * (risk_x - mean * risk_x) / denom;
+            } else {
+                let d = n_dead;
+                for _ in 0..n_dead as usize {
+                    risk += die / d;
+                    risk_x += die_x / d;
+                    let denom = risk;
+                    logs.push(&mut loglik, 1.0, denom);
+                    let mean = risk_x / denom;
+                    u -= mean;
+                    imat += (risk_x - mean * risk_x) / denom;
+                }
+            }
+        }
+        logs.flush(&mut loglik);
+        s.u[0] = u;
+        s.imat[0] = imat;
+        loglik
     }
 
     /// `P` covariates; `M = 1 + P + P (P + 1) / 2` terms per pattern; `NP` patterns (0: any
@@ -886,6 +958,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn binary_evaluation_is_the_general_one_bit_for_bit() {
+        // x in {0, 1}, patterns met in either order: eval_binary skips only additions of +0 and
+        // the copy of a sum, so l, U and I keep their bits (also where exp(b) overflows)
+        let mut orders = [false; 2];
+        for seed in 0..40 {
+            let (x, status, groups) = tied_data(50, 1, 2, seed);
+            let x: Vec<f64> = x.iter().map(|&v| if v < 0.0 { 0.0 } else { 1.0 }).collect();
+            let Some(tally) = Tally::new(&x, 1, &status, &groups) else { continue };
+            if tally.n_patterns != 2 {
+                continue;
+            }
+            orders[(tally.patterns[0] == 1.0) as usize] = true;
+            for ties in [Ties::Efron, Ties::Breslow] {
+                for b in [0.0, 0.4, -1.3, 3.0, 800.0, -800.0] {
+                    let (mut s1, mut s2) = (Sweep::new(1), Sweep::new(1));
+                    let l1 = tally.eval(&mut s1, ties, &[b]);
+                    let l2 = tally.eval_p::<1, 3, 2>(&mut s2, ties, &[b]);
+                    let same = |u: f64, v: f64| u.to_bits() == v.to_bits() || (u.is_nan() && v.is_nan());
+                    assert!(same(l1, l2), "seed {seed} {ties:?} {b}: {l1} vs {l2}");
+                    assert!(
+                        same(s1.u[0], s2.u[0]) && same(s1.imat[0], s2.imat[0]),
+                        "seed {seed} {ties:?} {b}"
+                    );
+                }
+            }
+        }
+        assert_eq!(orders, [true, true], "both pattern orders met");
     }
 
     #[test]
