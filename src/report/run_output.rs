@@ -36,8 +36,8 @@ pub const PROVENANCE: &str = "provenance.json";
 
 const CARGO_LOCK: &str = include_str!("../../Cargo.lock");
 /// Crates whose versions change the numbers a run produces.
-const RECORDED_CRATES: [&str; 7] =
-    ["chacha20", "nalgebra", "rand", "rand_core", "rand_distr", "rayon", "statrs"];
+const RECORDED_CRATES: [&str; 8] =
+    ["chacha20", "libm", "nalgebra", "rand", "rand_core", "rand_distr", "rayon", "statrs"];
 
 /// Write `bytes` to `path` so that readers (and a killed writer) only ever see the old file or
 /// the whole new one: write a temporary file in the same directory, sync it, rename it.
@@ -319,7 +319,13 @@ mod tests {
         assert_eq!(fmt_f64(1e-7), "1e-7");
         assert_eq!(fmt_f64(f64::NEG_INFINITY), "-Inf");
         let v = crate_versions();
-        assert!(v.contains_key("rand") && v.contains_key("statrs") && v.contains_key("rand_distr"), "{v:?}");
+        assert!(
+            v.contains_key("rand")
+                && v.contains_key("statrs")
+                && v.contains_key("rand_distr")
+                && v.contains_key("libm"),
+            "{v:?}"
+        );
     }
 
     #[test]
