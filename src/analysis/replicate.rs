@@ -590,49 +590,49 @@ fn screening(
 ) {
     let sorted = data.cox(Endpoint::Os);
     let mut design = Design::default();
-    let fitted_alone = |j: usize| fitted.iter().find(|(c, _)| *c == [j]).map(|(_, fit)| fit);
+    // a model the estimands fitted already (the same columns in the same order: the same numbers)
+    let fitted_for =
+        |columns: &[usize]| fitted.iter().find(|(c, _)| *c == columns).map(|(_, fit)| Cow::Borrowed(fit));
     // the binary columns of the univariate fits still to do, tallied together (in column order)
     let columns: Vec<&[Option<f64>]> =
-        sc.columns.iter().filter(|&&j| fitted_alone(j).is_none()).map(|&j| cohort.column(j)).collect();
+        sc.columns.iter().filter(|&&j| fitted_for(&[j]).is_none()).map(|&j| cohort.column(j)).collect();
     let mut unit = sorted.unit_tallies(&columns).into_iter();
-    let mut chosen = Vec::new();
+    // the univariate fits by position in `sc.columns`, and the positions selected
+    let mut fits = Vec::with_capacity(sc.columns.len());
+    let mut chosen_at = Vec::new();
     for (k, &j) in sc.columns.iter().enumerate() {
-        let fit = match fitted_alone(j) {
-            Some(fit) => Some(Cow::Borrowed(fit)),
-            None => {
-                let tallied = unit.next().flatten();
-                cox_complete_cases(sorted, cohort, &[j], tallied, control, &mut design).map(Cow::Owned)
-            }
-        };
+        let fit = fitted_for(&[j]).or_else(|| {
+            let tallied = unit.next().flatten();
+            cox_complete_cases(sorted, cohort, &[j], tallied, control, &mut design).map(Cow::Owned)
+        });
         let o = fit.as_ref().map(|f| cox_observation(f, 0));
         let significant = o.is_some_and(|o| o.p_value.is_some_and(|p| p < sc.alpha));
         out.observations[sc.univariate[k]] = o;
         out.choices[sc.selected[k]] = Choice::Category(u32::from(significant));
         if significant {
-            chosen.push(j);
+            chosen_at.push(k);
         }
+        fits.push(fit);
     }
+    let chosen: Vec<usize> = chosen_at.iter().map(|&k| sc.columns[k]).collect();
     let n_false =
         sc.columns.iter().zip(&sc.null_effect).filter(|(j, null)| **null && chosen.contains(j)).count();
     out.choices[sc.n_selected] = Choice::Value(chosen.len() as f64);
     out.choices[sc.n_false] = Choice::Value(n_false as f64);
     out.choices[sc.any_false] = Choice::Category(u32::from(n_false > 0));
     let mut false_independent = false;
-    let multivariate = if chosen.is_empty() {
-        None
-    } else {
-        match fitted.iter().find(|(c, _)| *c == chosen.as_slice()) {
-            Some((_, fit)) => Some(Cow::Borrowed(fit)),
-            None => {
-                let tallied = sorted.complete_tally(chosen.len(), |i, k| cohort.column(chosen[k])[i]);
-                cox_complete_cases(sorted, cohort, &chosen, tallied, control, &mut design).map(Cow::Owned)
-            }
-        }
+    let multivariate = match chosen_at.as_slice() {
+        [] => None,
+        // one column selected: the multivariate model is its univariate one, fitted above
+        &[k] => fits[k].take(),
+        _ => fitted_for(&chosen).or_else(|| {
+            let tallied = sorted.complete_tally(chosen.len(), |i, k| cohort.column(chosen[k])[i]);
+            cox_complete_cases(sorted, cohort, &chosen, tallied, control, &mut design).map(Cow::Owned)
+        }),
     };
     if let Some(fit) = multivariate {
-        for (m, &j) in chosen.iter().enumerate() {
+        for (m, (&k, &j)) in chosen_at.iter().zip(&chosen).enumerate() {
             let o = cox_observation(&fit, m);
-            let k = sc.columns.iter().position(|&c| c == j).unwrap_or(0);
             if sc.null_effect[k] && o.p_value.is_some_and(|p| p < sc.alpha) {
                 false_independent = true;
             }

@@ -652,7 +652,7 @@ impl Tally {
             let (joining, dead) = (&block[1..3], &block[3..5]);
             let (join_r, dead_r) = (joining[q1] * r, dead[q1] * r);
             // pattern order: the count of x = 0 (times 1) and count x r of x = 1
-            let (mut die, mut die_x) = (0.0, 0.0);
+            let mut die = 0.0;
             if ZERO_FIRST {
                 risk += joining[q0];
                 die += dead[q0];
@@ -665,7 +665,7 @@ impl Tally {
                 die += dead[q0];
             }
             risk_x += join_r;
-            die_x += dead_r;
+            let die_x = 0.0 + dead_r;
             if ties == Ties::Breslow || n_dead == 1.0 {
                 risk += die;
                 risk_x += die_x;

@@ -724,7 +724,11 @@ fn wald_test(var: &[f64], p: usize, beta: &[f64], kept: &[usize], toler_chol: f6
 /// Upper tail of the chi-square distribution (R's `pchisq(x, df, lower.tail = FALSE)`); with
 /// df = 0 (every coefficient aliased) there is no test and the p-value is 1.
 pub(crate) fn chisq_sf(x: f64, df: usize) -> f64 {
-    if df == 0 && !x.is_nan() { 1.0 } else { super::chisq::upper_tail(x, df.max(1)) }
+    match df {
+        0 if x.is_nan() => f64::NAN,
+        0 => 1.0,
+        _ => super::chisq::upper_tail(x, df),
+    }
 }
 
 /// R's `round(x, digits)` (R >= 4.0): the nearer of the two candidates on the 10^-digits grid,
