@@ -11,6 +11,11 @@
 #    the seed paper's pipeline (generation included) on each side, the ratio R / survmc per core,
 #    and the engine's 1 -> 2 thread scaling (`engine/2000/1` over `engine/2000/2`: 2000 replicates
 #    in blocks of 250; and `engine/20000/*`: 20,000 in blocks of 2000, `survmc run`'s default).
+#    The replicate is timed in paired rounds (SURVMC_ROUNDS, default 5): survmc's
+#    `replicate/tsh2024`, then R's replicate for a fifth of R's time, round after round, so that both
+#    sides of each round's ratio see the machine in the same state (R's time for the same work has
+#    varied by 30% between runs here); the ratio is the median of the rounds' ratios, its range
+#    their least and greatest. With `--no-bench`: one R run against the last criterion result.
 # 5. if `python3 -c 'import lifelines'` works: benches/peers/estimators.py and replicate.py (lifelines
 #    and scipy), added to both tables as a lifelines column and a lifelines / survmc ratio; else one
 #    line says lifelines was skipped and why. PYTHON=/path/to/python3 picks another Python.
@@ -55,7 +60,8 @@ r_csv="$(mktemp)"
 py_csv="$(mktemp)"
 r_rep_csv="$(mktemp)"
 py_rep_csv="$(mktemp)"
-trap 'rm -f "$r_csv" "$py_csv" "$r_rep_csv" "$py_rep_csv"' EXIT
+rounds_dir="$(mktemp -d)" # the paired rounds of the whole replicate
+trap 'rm -rf "$r_csv" "$py_csv" "$r_rep_csv" "$py_rep_csv" "$rounds_dir"' EXIT
 echo "compare_r: Rscript benches/peers/estimators.R $r_seconds ..." >&2
 "$rscript" benches/peers/estimators.R "$r_seconds" >"$r_csv"
 
@@ -145,8 +151,20 @@ EOF
 # The whole replicate and the engine's scaling. R's replicate script runs for about 10 x the
 # per-cell seconds (at least 20 s), so that its batches of replicates are many.
 rep_seconds="$(awk -v s="$r_seconds" 'BEGIN { print (10 * s > 20 ? 10 * s : 20) }')"
-echo "compare_r: Rscript benches/peers/replicate.R ..." >&2
-"$rscript" benches/peers/replicate.R "$rep_seconds" >"$r_rep_csv"
+if [[ "$run_bench" == 1 ]]; then
+  rounds="${SURVMC_ROUNDS:-5}"
+  round_seconds="$(awk -v s="$rep_seconds" -v k="$rounds" 'BEGIN { print (s / k > 3 ? s / k : 3) }')"
+  for k in $(seq 1 "$rounds"); do
+    echo "compare_r: round $k of $rounds: cargo bench --bench replicate -- replicate/tsh2024, then" \
+      "Rscript benches/peers/replicate.R $round_seconds ..." >&2
+    cargo bench --bench replicate -- replicate/tsh2024 >&2
+    cp "$target_dir/criterion/replicate/tsh2024/new/estimates.json" "$rounds_dir/survmc_$k.json"
+    "$rscript" benches/peers/replicate.R "$round_seconds" >"$rounds_dir/r_$k.csv"
+  done
+else
+  echo "compare_r: Rscript benches/peers/replicate.R $rep_seconds ..." >&2
+  "$rscript" benches/peers/replicate.R "$rep_seconds" >"$r_rep_csv"
+fi
 if [[ -z "$py_skip" ]]; then
   echo "compare_r: $python benches/peers/replicate.py $rep_seconds ..." >&2
   if ! "$python" benches/peers/replicate.py "$rep_seconds" >"$py_rep_csv"; then
@@ -154,10 +172,9 @@ if [[ -z "$py_skip" ]]; then
     : >"$py_rep_csv"
   fi
 fi
-"$rscript" - "$target_dir/criterion" "$r_rep_csv" "$py_rep_csv" <<'EOF'
+"$rscript" - "$target_dir/criterion" "$r_rep_csv" "$py_rep_csv" "$rounds_dir" <<'EOF'
 args <- commandArgs(trailingOnly = TRUE)
 crit_dir <- args[1]
-r <- read.csv(args[2], stringsAsFactors = FALSE)
 py <- if (file.info(args[3])$size > 0) read.csv(args[3], stringsAsFactors = FALSE) else NULL
 median_of <- function(path) {
   if (!file.exists(path)) return(c(point = NA, lower = NA, upper = NA))
@@ -168,14 +185,38 @@ median_of <- function(path) {
 }
 est <- function(...) median_of(file.path(crit_dir, ..., "new", "estimates.json"))
 fmt <- function(us) trimws(formatC(us, format = "fg", digits = 3, big.mark = ","))
-rep <- est("replicate", "tsh2024")
+# paired rounds (survmc then R, round after round), or one R run against the last criterion result
+round_files <- sort(list.files(args[4], pattern = "^r_[0-9]+[.]csv$"))
+if (length(round_files) > 0) {
+  ks <- sub("^r_([0-9]+)[.]csv$", "\\1", round_files)
+  r_rounds <- do.call(rbind, lapply(round_files, function(f) read.csv(file.path(args[4], f), stringsAsFactors = FALSE)))
+  s_rounds <- t(sapply(ks, function(k) median_of(file.path(args[4], paste0("survmc_", k, ".json")))))
+  ratios <- r_rounds$median_us / s_rounds[, "point"]
+  # the row: survmc's and R's medians over rounds with their least and greatest round medians; the
+  # ratio is the median of the rounds' ratios, its range their least and greatest
+  rep <- c(point = median(s_rounds[, "point"]), lower = min(s_rounds[, "point"]), upper = max(s_rounds[, "point"]))
+  r <- data.frame(median_us = median(r_rounds$median_us), q25_us = min(r_rounds$median_us),
+                  q75_us = max(r_rounds$median_us), firth = r_rounds$firth[1], stringsAsFactors = FALSE)
+  ratio <- c(point = median(ratios), lower = min(ratios), upper = max(ratios))
+  paired <- sprintf("%d paired rounds (survmc, then R); per round survmc µs / R µs = R / survmc: %s",
+                    length(ratios), paste(sprintf("%s / %s = %.0fx", fmt(s_rounds[, "point"]),
+                                                  fmt(r_rounds$median_us), ratios), collapse = "; "))
+  head_cells <- "survmc µs [least, greatest round] | R µs [least, greatest round] | R / survmc per core [least, greatest round]"
+} else {
+  r <- read.csv(args[2], stringsAsFactors = FALSE)
+  rep <- est("replicate", "tsh2024")
+  ratio <- c(point = r$median_us[1] / rep[["point"]], lower = r$q25_us[1] / rep[["upper"]],
+             upper = r$q75_us[1] / rep[["lower"]])
+  paired <- NULL
+  head_cells <- "survmc µs [95% CI] | R µs [IQR] | R / survmc per core [range]"
+}
 engines <- list(list(label = "2000 replicates (blocks of 250)", e1 = est("engine_2000", "1"), e2 = est("engine_2000", "2")),
                 list(label = "20,000 replicates (blocks of 2000)", e1 = est("engine_20000", "1"), e2 = est("engine_20000", "2")))
 py_cells <- if (is.null(py)) "" else if (is.na(rep[["point"]])) " - | - |" else
   sprintf(" %s [%s, %s] | %.0fx [%.0f, %.0f] |", fmt(py$median_us[1]), fmt(py$q25_us[1]),
           fmt(py$q75_us[1]), py$median_us[1] / rep[["point"]], py$q25_us[1] / rep[["upper"]],
           py$q75_us[1] / rep[["lower"]])
-cat(paste0("\n| whole replicate (tsh2024, n = 53) | survmc µs [95% CI] | R µs [IQR] | R / survmc per core [range] |",
+cat(paste0("\n| whole replicate (tsh2024, n = 53) | ", head_cells, " |",
            if (is.null(py)) "" else " lifelines µs [IQR] | lifelines / survmc per core [range] |", "\n"))
 cat(paste0("|---|---:|---:|---:|", if (is.null(py)) "" else "---:|---:|", "\n"))
 if (is.na(rep[["point"]])) {
@@ -184,9 +225,9 @@ if (is.na(rep[["point"]])) {
   cat(sprintf("| generation + analysis | %s [%s, %s] | %s [%s, %s] | %.0fx [%.0f, %.0f] |%s\n",
               fmt(rep[["point"]]), fmt(rep[["lower"]]), fmt(rep[["upper"]]),
               fmt(r$median_us[1]), fmt(r$q25_us[1]), fmt(r$q75_us[1]),
-              r$median_us[1] / rep[["point"]], r$q25_us[1] / rep[["upper"]],
-              r$q75_us[1] / rep[["lower"]], py_cells))
+              ratio[["point"]], ratio[["lower"]], ratio[["upper"]], py_cells))
 }
+if (!is.null(paired)) cat(paired, "\n", sep = "")
 if (!is.null(py)) {
   cat(sprintf(paste0("lifelines' replicate (benches/peers/replicate.py): %s (less work than survmc: ",
                      "the ratio is an underestimate).\n"), py$scope[1]))
