@@ -185,28 +185,32 @@ median_of <- function(path) {
 }
 est <- function(...) median_of(file.path(crit_dir, ..., "new", "estimates.json"))
 fmt <- function(us) trimws(formatC(us, format = "fg", digits = 3, big.mark = ","))
-# paired rounds (survmc then R, round after round), or one R run against the last criterion result
-round_files <- sort(list.files(args[4], pattern = "^r_[0-9]+[.]csv$"))
+# paired rounds (survmc then R, round after round), or one R run against the last criterion result;
+# each side as c(point, lower, upper): survmc's and R's medians with their ranges, and the ratio
+round_files <- list.files(args[4], pattern = "^r_[0-9]+[.]csv$")
 if (length(round_files) > 0) {
-  ks <- sub("^r_([0-9]+)[.]csv$", "\\1", round_files)
-  r_rounds <- do.call(rbind, lapply(round_files, function(f) read.csv(file.path(args[4], f), stringsAsFactors = FALSE)))
-  s_rounds <- t(sapply(ks, function(k) median_of(file.path(args[4], paste0("survmc_", k, ".json")))))
-  ratios <- r_rounds$median_us / s_rounds[, "point"]
-  # the row: survmc's and R's medians over rounds with their least and greatest round medians; the
-  # ratio is the median of the rounds' ratios, its range their least and greatest
-  rep <- c(point = median(s_rounds[, "point"]), lower = min(s_rounds[, "point"]), upper = max(s_rounds[, "point"]))
-  r <- data.frame(median_us = median(r_rounds$median_us), q25_us = min(r_rounds$median_us),
-                  q75_us = max(r_rounds$median_us), firth = r_rounds$firth[1], stringsAsFactors = FALSE)
-  ratio <- c(point = median(ratios), lower = min(ratios), upper = max(ratios))
+  ks <- sort(as.integer(sub("^r_([0-9]+)[.]csv$", "\\1", round_files)))
+  r_rounds <- do.call(rbind, lapply(ks, function(k) read.csv(file.path(args[4], paste0("r_", k, ".csv")),
+                                                               stringsAsFactors = FALSE)))
+  s_rounds <- sapply(ks, function(k) median_of(file.path(args[4], paste0("survmc_", k, ".json")))[["point"]])
+  ratios <- r_rounds$median_us / s_rounds
+  # medians over the rounds, with the least and greatest round
+  over_rounds <- function(v) c(point = median(v), lower = min(v), upper = max(v))
+  rep <- over_rounds(s_rounds)
+  r_us <- over_rounds(r_rounds$median_us)
+  ratio <- over_rounds(ratios)
+  firth <- r_rounds$firth[1]
   paired <- sprintf("%d paired rounds (survmc, then R); per round survmc µs / R µs = R / survmc: %s",
-                    length(ratios), paste(sprintf("%s / %s = %.0fx", fmt(s_rounds[, "point"]),
-                                                  fmt(r_rounds$median_us), ratios), collapse = "; "))
+                    length(ratios), paste(sprintf("%s / %s = %.0fx", fmt(s_rounds), fmt(r_rounds$median_us),
+                                                  ratios), collapse = "; "))
   head_cells <- "survmc µs [least, greatest round] | R µs [least, greatest round] | R / survmc per core [least, greatest round]"
 } else {
   r <- read.csv(args[2], stringsAsFactors = FALSE)
   rep <- est("replicate", "tsh2024")
-  ratio <- c(point = r$median_us[1] / rep[["point"]], lower = r$q25_us[1] / rep[["upper"]],
-             upper = r$q75_us[1] / rep[["lower"]])
+  r_us <- c(point = r$median_us[1], lower = r$q25_us[1], upper = r$q75_us[1])
+  ratio <- c(point = r_us[["point"]] / rep[["point"]], lower = r_us[["lower"]] / rep[["upper"]],
+             upper = r_us[["upper"]] / rep[["lower"]])
+  firth <- r$firth[1]
   paired <- NULL
   head_cells <- "survmc µs [95% CI] | R µs [IQR] | R / survmc per core [range]"
 }
@@ -224,7 +228,7 @@ if (is.na(rep[["point"]])) {
 } else {
   cat(sprintf("| generation + analysis | %s [%s, %s] | %s [%s, %s] | %.0fx [%.0f, %.0f] |%s\n",
               fmt(rep[["point"]]), fmt(rep[["lower"]]), fmt(rep[["upper"]]),
-              fmt(r$median_us[1]), fmt(r$q25_us[1]), fmt(r$q75_us[1]),
+              fmt(r_us[["point"]]), fmt(r_us[["lower"]]), fmt(r_us[["upper"]]),
               ratio[["point"]], ratio[["lower"]], ratio[["upper"]], py_cells))
 }
 if (!is.null(paired)) cat(paired, "\n", sep = "")
@@ -232,7 +236,7 @@ if (!is.null(py)) {
   cat(sprintf(paste0("lifelines' replicate (benches/peers/replicate.py): %s (less work than survmc: ",
                      "the ratio is an underestimate).\n"), py$scope[1]))
 }
-cat(sprintf("R's Firth fits: %s.\n", if (r$firth[1] == "coxphf") "coxphf, included" else
+cat(sprintf("R's Firth fits: %s.\n", if (firth == "coxphf") "coxphf, included" else
   "coxphf not installed, left out (R does less work than survmc: the ratio is an underestimate)"))
 for (e in engines) {
   e1 <- e$e1
