@@ -593,18 +593,20 @@ fn screening(
     // a model the estimands fitted already (the same columns in the same order: the same numbers)
     let fitted_for =
         |columns: &[usize]| fitted.iter().find(|(c, _)| *c == columns).map(|(_, fit)| Cow::Borrowed(fit));
-    // the binary columns of the univariate fits still to do, tallied together (in column order)
+    // the univariate fits by position in `sc.columns`: the estimands' where they fitted the same
+    // model, the others fitted below (their binary columns tallied together, in column order)
+    let mut fits: Vec<Option<Cow<CoxCoefficients>>> = sc.columns.iter().map(|&j| fitted_for(&[j])).collect();
     let columns: Vec<&[Option<f64>]> =
-        sc.columns.iter().filter(|&&j| fitted_for(&[j]).is_none()).map(|&j| cohort.column(j)).collect();
+        sc.columns.iter().zip(&fits).filter(|(_, f)| f.is_none()).map(|(&j, _)| cohort.column(j)).collect();
     let mut unit = sorted.unit_tallies(&columns).into_iter();
-    // the univariate fits by position in `sc.columns`, and the positions selected
-    let mut fits = Vec::with_capacity(sc.columns.len());
+    // the positions selected
     let mut chosen_at = Vec::new();
     for (k, &j) in sc.columns.iter().enumerate() {
-        let fit = fitted_for(&[j]).or_else(|| {
+        if fits[k].is_none() {
             let tallied = unit.next().flatten();
-            cox_complete_cases(sorted, cohort, &[j], tallied, control, &mut design).map(Cow::Owned)
-        });
+            fits[k] = cox_complete_cases(sorted, cohort, &[j], tallied, control, &mut design).map(Cow::Owned);
+        }
+        let fit = &fits[k];
         let o = fit.as_ref().map(|f| cox_observation(f, 0));
         let significant = o.is_some_and(|o| o.p_value.is_some_and(|p| p < sc.alpha));
         out.observations[sc.univariate[k]] = o;
@@ -612,7 +614,6 @@ fn screening(
         if significant {
             chosen_at.push(k);
         }
-        fits.push(fit);
     }
     let chosen: Vec<usize> = chosen_at.iter().map(|&k| sc.columns[k]).collect();
     let n_false =
@@ -1062,6 +1063,8 @@ mod tests {
         assert!(close(o.lower.unwrap(), -0.625 - Z_975 * se) && close(o.upper.unwrap(), -0.625 + Z_975 * se));
         // p = P(chi2_1 > (0.625 / se)^2)
         assert!(close(o.p_value.unwrap(), chisq::two_sided_normal(0.625 / se)));
+        // R: 2 * pnorm(-0.625 / sqrt(1.48828125))
+        assert!(close(o.p_value.unwrap(), 0.6084302053095105));
         assert!(!o.flags.is_degenerate());
         // tau = 8 beyond group 2's last time (6, censored): its curve stays at 1/2, RMST 2 + 6/2 = 5;
         // group 0 reached 0 at 4: still 2.875

@@ -9,7 +9,8 @@
 //! ```
 //! Abramowitz & Stegun (1964) 26.4.2-26.4.4 and 26.2.29. `erfc` is the `libm` crate's (musl's,
 //! within an ulp or so); the closed forms agree with statrs' incomplete gamma to 5e-14 relative
-//! and with R to ~1e-15, at a tenth of its cost (a replicate asks for about 65 of these).
+//! and with R's `pchisq` to 6e-14 relative over x in [1e-4, 700] (400 values checked), at a tenth
+//! of statrs' cost (a replicate asks for about 65 of these).
 
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
@@ -48,6 +49,9 @@ mod tests {
         assert!(close(upper_tail(400.4140184949937, 1), 4.475155663184532e-89));
         assert!(close(upper_tail(3.0, 2), 0.22313016014842982));
         assert!(close(upper_tail(7.5, 3), 0.057558451972636406));
+        // `2 * pnorm(-z)`
+        assert!(close(two_sided_normal(1.96), 0.049995790296440856));
+        assert!(close(two_sided_normal(-5.0), 5.733031437583878e-7));
     }
 
     #[test]

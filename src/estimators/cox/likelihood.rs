@@ -665,20 +665,19 @@ impl Tally {
                 die += dead[q0];
             }
             risk_x += join_r;
-            let die_x = 0.0 + dead_r;
+            // the deaths' sum of r x is dead_r alone (x = 0 adds +0)
             if ties == Ties::Breslow || n_dead == 1.0 {
                 risk += die;
-                risk_x += die_x;
+                risk_x += dead_r;
                 let denom = risk;
                 logs.push(&mut loglik, n_dead, denom);
                 let mean = risk_x / denom;
                 u -= n_dead * mean;
                 imat += n_dead * (risk_x - mean * risk_x) / denom;
             } else {
-                let d = n_dead;
                 for _ in 0..n_dead as usize {
-                    risk += die / d;
-                    risk_x += die_x / d;
+                    risk += die / n_dead;
+                    risk_x += dead_r / n_dead;
                     let denom = risk;
                     logs.push(&mut loglik, 1.0, denom);
                     let mean = risk_x / denom;
